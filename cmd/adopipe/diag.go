@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/term"
+)
+
+// This file is the one place that renders diagnostics and errors.
+
+// printDiags renders diagnostics once, with source snippets, to stderr.
+func (a *app) printDiags(diags hcl.Diagnostics, files map[string]*hcl.File) {
+	if len(diags) == 0 {
+		return
+	}
+	width, color := a.terminal(a.stderr)
+	w := hcl.NewDiagnosticTextWriter(a.stderr, files, width, color)
+	_ = w.WriteDiagnostics(diags)
+}
+
+// printError renders a plain error (one that has no source position).
+func (a *app) printError(err error) {
+	_, color := a.terminal(a.stderr)
+	if color {
+		fmt.Fprintf(a.stderr, "\x1b[1;31mError:\x1b[0m %s\n", err)
+		return
+	}
+	fmt.Fprintf(a.stderr, "Error: %s\n", err)
+}
+
+// terminal reports the width to wrap at and whether to use colour for w.
+func (a *app) terminal(w io.Writer) (uint, bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width <= 0 {
+		width = 80
+	}
+	color := !a.global.noColor && os.Getenv("NO_COLOR") == ""
+	return uint(width), color
+}
+
+// jsonDiagnostic is the --json form of one diagnostic, shaped like
+// Terraform's so existing tooling reads it.
+type jsonDiagnostic struct {
+	Severity string     `json:"severity"`
+	Summary  string     `json:"summary"`
+	Detail   string     `json:"detail,omitempty"`
+	Range    *jsonRange `json:"range,omitempty"`
+}
+
+type jsonRange struct {
+	Filename string  `json:"filename"`
+	Start    jsonPos `json:"start"`
+	End      jsonPos `json:"end"`
+}
+
+type jsonPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+func toJSONDiags(diags hcl.Diagnostics) []jsonDiagnostic {
+	out := make([]jsonDiagnostic, 0, len(diags))
+	for _, d := range diags {
+		jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			jd.Severity = "warning"
+		}
+		if d.Subject != nil {
+			r := d.Subject
+			jd.Range = &jsonRange{
+				Filename: r.Filename,
+				Start:    jsonPos{r.Start.Line, r.Start.Column, r.Start.Byte},
+				End:      jsonPos{r.End.Line, r.End.Column, r.End.Byte},
+			}
+		}
+		out = append(out, jd)
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func countDiags(diags hcl.Diagnostics) (errs, warns int) {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return errs, warns
+}

@@ -1,0 +1,55 @@
+package manifest
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Build holds how wheels are built.
+type Build struct {
+	// Python is the interpreter that runs the build frontend.
+	Python string
+	// Frontend is "build" (python -m build) or "uv" (uv build).
+	Frontend string
+	// Isolation off passes --no-isolation, for machines without an index.
+	Isolation bool
+	// Timeout kills a build that runs longer.
+	Timeout time.Duration
+}
+
+func defaultBuild() Build {
+	return Build{Python: "python3", Frontend: "build", Isolation: true, Timeout: 15 * time.Minute}
+}
+
+var buildSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "python"}, {Name: "frontend"}, {Name: "isolation"}, {Name: "timeout"}},
+}
+
+func decodeBuild(block *hcl.Block, ctx *hcl.EvalContext) (Build, hcl.Diagnostics) {
+	b := defaultBuild()
+	content, diags := block.Body.Content(buildSchema)
+	if attr, ok := content.Attributes["python"]; ok {
+		diags = append(diags, decodeString(attr, ctx, &b.Python)...)
+	}
+	if attr, ok := content.Attributes["frontend"]; ok {
+		d := decodeString(attr, ctx, &b.Frontend)
+		if !d.HasErrors() && b.Frontend != "build" && b.Frontend != "uv" {
+			d = append(d, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown build frontend",
+				Detail:   fmt.Sprintf("frontend is %q; use \"build\" (python -m build) or \"uv\" (uv build).", b.Frontend),
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+		}
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["isolation"]; ok {
+		diags = append(diags, decodeBool(attr, ctx, &b.Isolation)...)
+	}
+	if attr, ok := content.Attributes["timeout"]; ok {
+		diags = append(diags, decodeDuration(attr, ctx, &b.Timeout)...)
+	}
+	return b, diags
+}

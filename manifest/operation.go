@@ -1,0 +1,220 @@
+package manifest
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Operation is one ado operation submitted as one Ray job.
+type Operation struct {
+	Name    string
+	Cluster *Cluster
+	// Context and Operation are the ado context (metastore) and operation
+	// YAML files, staged under their base names.
+	Context   StagedFile
+	Operation StagedFile
+	// ContextInfo is what adopipe read from the context YAML.
+	ContextInfo ContextInfo
+	Plugins     []*Plugin
+	Pip         []string
+	Files       []StagedFile
+	// Env is only the operation's own env; see Config.JobEnv for the merge.
+	Env Env
+	// Args replaces the default entrypoint when set.
+	Args      []string
+	Resources Resources
+	OnChange  string
+	// AllowRemoteSQLite is the user's explicit acceptance that a SQLite
+	// metastore on a remote cluster is lost with the job's working dir.
+	AllowRemoteSQLite bool
+	DeclRange         hcl.Range
+}
+
+// StagedFile is a file copied into the job directory.
+type StagedFile struct {
+	Src string // absolute path on this machine
+	Dst string // slash-separated path inside the job directory
+}
+
+// Resources are reserved for the job's entrypoint.
+type Resources struct {
+	NumCPUs float64
+	NumGPUs float64
+	Memory  float64 // bytes
+	Custom  map[string]float64
+}
+
+// On-change policies for a job still running when its inputs change.
+const (
+	OnChangeRestart = "restart"
+	OnChangeQueue   = "queue"
+	OnChangeIgnore  = "ignore"
+)
+
+// DefaultEntrypoint is the recipe's command for the staged YAMLs.
+func (o *Operation) DefaultEntrypoint() []string {
+	return []string{"ado", "-c", o.Context.Dst, "create", "operation", "-f", o.Operation.Dst}
+}
+
+// Entrypoint is the command the job runs.
+func (o *Operation) Entrypoint() []string {
+	if len(o.Args) > 0 {
+		return o.Args
+	}
+	return o.DefaultEntrypoint()
+}
+
+// MaxOperationNameLen keeps submission ids (adopipe-<name>-<12 hex>) short.
+const MaxOperationNameLen = 40
+
+var operationNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+var operationSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "cluster", Required: true},
+		{Name: "context", Required: true},
+		{Name: "operation", Required: true},
+		{Name: "plugins"},
+		{Name: "pip"},
+		{Name: "files"},
+		{Name: "env"},
+		{Name: "args"},
+		{Name: "on_change"},
+		{Name: "allow_remote_sqlite"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}},
+}
+
+var resourcesSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "num_cpus"}, {Name: "num_gpus"}, {Name: "memory"}, {Name: "custom"}},
+}
+
+func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Operation, hcl.Diagnostics) {
+	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, DeclRange: block.DefRange}
+	var diags hcl.Diagnostics
+	if len(op.Name) > MaxOperationNameLen || !operationNamePattern.MatchString(op.Name) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid operation name",
+			Detail:   fmt.Sprintf("%q cannot be part of a Ray job id: use at most %d letters, digits, dashes or underscores, starting with a letter or digit.", op.Name, MaxOperationNameLen),
+			Subject:  block.LabelRanges[0].Ptr(),
+		})
+	}
+	content, moreDiags := block.Body.Content(operationSchema)
+	diags = append(diags, moreDiags...)
+
+	if attr, ok := content.Attributes["cluster"]; ok {
+		name, d := decodeReference(attr, "cluster", cfg.ClusterNames())
+		diags = append(diags, d...)
+		op.Cluster = cfg.Clusters[name]
+	}
+	if attr, ok := content.Attributes["plugins"]; ok {
+		names, d := decodeReferenceList(attr, "plugin", cfg.PluginNames())
+		diags = append(diags, d...)
+		for _, n := range names {
+			op.Plugins = append(op.Plugins, cfg.Plugins[n])
+		}
+	}
+	if attr, ok := content.Attributes["context"]; ok {
+		f, info, d := decodeContextFile(attr, ctx, cfg.Dir)
+		diags = append(diags, d...)
+		op.Context, op.ContextInfo = f, info
+	}
+	if attr, ok := content.Attributes["operation"]; ok {
+		f, d := decodeYAMLFile(attr, ctx, cfg.Dir)
+		diags = append(diags, d...)
+		op.Operation = f
+	}
+	if attr, ok := content.Attributes["files"]; ok {
+		files, d := decodeFiles(attr, ctx, cfg.Dir)
+		diags = append(diags, d...)
+		op.Files = files
+	}
+	if attr, ok := content.Attributes["pip"]; ok {
+		diags = append(diags, decodeStringList(attr, ctx, &op.Pip)...)
+	}
+	if attr, ok := content.Attributes["env"]; ok {
+		env, d := decodeEnv(attr, ctx)
+		diags = append(diags, d...)
+		op.Env = env
+	}
+	if attr, ok := content.Attributes["args"]; ok {
+		diags = append(diags, decodeStringList(attr, ctx, &op.Args)...)
+	}
+	if attr, ok := content.Attributes["on_change"]; ok {
+		d := decodeString(attr, ctx, &op.OnChange)
+		if !d.HasErrors() && op.OnChange != OnChangeRestart && op.OnChange != OnChangeQueue && op.OnChange != OnChangeIgnore {
+			d = append(d, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid on_change",
+				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job and submit the new one), \"queue\" (submit after it ends) or \"ignore\".", op.OnChange),
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+		}
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["allow_remote_sqlite"]; ok {
+		diags = append(diags, decodeBool(attr, ctx, &op.AllowRemoteSQLite)...)
+	}
+	for _, b := range content.Blocks {
+		if b.Type == "resources" {
+			r, d := decodeResources(b, ctx)
+			diags = append(diags, d...)
+			op.Resources = r
+		}
+	}
+	diags = append(diags, checkStagedNames(op)...)
+	diags = append(diags, checkSQLite(op, content.Attributes["context"])...)
+	return op, diags
+}
+
+func decodeResources(block *hcl.Block, ctx *hcl.EvalContext) (Resources, hcl.Diagnostics) {
+	var r Resources
+	content, diags := block.Body.Content(resourcesSchema)
+	for name, out := range map[string]*float64{"num_cpus": &r.NumCPUs, "num_gpus": &r.NumGPUs, "memory": &r.Memory} {
+		if attr, ok := content.Attributes[name]; ok {
+			diags = append(diags, decodeNumber(attr, ctx, out)...)
+		}
+	}
+	if attr, ok := content.Attributes["custom"]; ok {
+		m, d := decodeNumberMap(attr, ctx)
+		diags = append(diags, d...)
+		r.Custom = m
+	}
+	return r, diags
+}
+
+// checkStagedNames refuses two inputs that would land on the same path in
+// the job directory, where one would silently overwrite the other.
+func checkStagedNames(op *Operation) hcl.Diagnostics {
+	seen := map[string]string{}
+	var diags hcl.Diagnostics
+	all := append([]StagedFile{op.Context, op.Operation}, op.Files...)
+	for _, f := range all {
+		if f.Dst == "" {
+			continue
+		}
+		if prev, ok := seen[f.Dst]; ok && prev != f.Src {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Two files staged at one path",
+				Detail:   fmt.Sprintf("Operation %q stages both %s and %s as %s in the job directory. Rename one of them.", op.Name, prev, f.Src, f.Dst),
+				Subject:  op.DeclRange.Ptr(),
+			})
+		}
+		seen[f.Dst] = f.Src
+	}
+	return diags
+}
+
+// JobEnv merges the job's environment: recommended defaults, then the
+// manifest's env, then the operation's env.
+func (c *Config) JobEnv(op *Operation, defaults map[string]string) Env {
+	env := Env{}
+	for k, v := range defaults {
+		env[k] = EnvValue{Value: v}
+	}
+	return env.Merge(c.Env).Merge(op.Env)
+}

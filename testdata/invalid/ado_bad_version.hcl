@@ -1,0 +1,3 @@
+ado {
+  version = ">=2.0" # ERROR: Invalid ado version
+}

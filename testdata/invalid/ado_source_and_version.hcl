@@ -1,0 +1,4 @@
+ado {
+  source  = "fixtures/plugin"
+  version = "2.3.0" # ERROR: Both source and version
+}

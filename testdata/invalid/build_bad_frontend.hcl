@@ -1,0 +1,3 @@
+build {
+  frontend = "poetry" # ERROR: Unknown build frontend
+}

@@ -1,0 +1,3 @@
+build {
+  timeout = "forever" # ERROR: Invalid duration
+}

@@ -1,0 +1,3 @@
+cluster "dev" { # ERROR: Cluster has no address
+  timeout = "10s"
+}

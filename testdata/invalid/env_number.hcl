@@ -1,0 +1,3 @@
+env = {
+  OMP_NUM_THREADS = 1 # ERROR: Invalid environment variable value
+}

@@ -1,0 +1,3 @@
+env = {
+  TOKEN = file("fixtures/no-such-token") # ERROR: Error in function call
+}

@@ -1,0 +1,3 @@
+plugin "a" {
+  source = "fixtures/does-not-exist" # ERROR: Source directory not found
+}

@@ -1,0 +1,3 @@
+plugin "a" { # ERROR: Missing source or pip
+  exclude = ["*.md"]
+}

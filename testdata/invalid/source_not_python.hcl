@@ -1,0 +1,3 @@
+plugin "a" {
+  source = "fixtures/noproject" # ERROR: Source is not a Python project
+}

@@ -1,0 +1,2 @@
+resource "x" "y" { # ERROR: Unsupported block type
+}

@@ -1,0 +1,4 @@
+variable "port" {
+  type    = number
+  default = "eighty" # ERROR: Invalid default value for variable
+}

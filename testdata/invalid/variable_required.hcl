@@ -1,0 +1,3 @@
+variable "namespace" { # ERROR: No value for required variable
+  type = string
+}
