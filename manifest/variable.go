@@ -229,4 +229,3 @@ func (p *Parser) loadVarFile(path string, set func(string, cty.Value, *hcl.Range
 	}
 	return diags
 }
-
