@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // DefaultPath is where the state lives relative to the manifest directory.
@@ -292,18 +293,15 @@ func describeJSONError(data []byte, err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &syn) && syn.Offset >= int64(len(data)):
-		return fmt.Sprintf("it ends early at byte %d (truncated?)", len(data))
-	case err.Error() == "unexpected end of JSON input":
+	case strings.Contains(err.Error(), "unexpected end of JSON input"):
 		return fmt.Sprintf("it ends early at byte %d (truncated?)", len(data))
 	case errors.As(err, &syn):
 		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, err)
 	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(top level)"
+		if typ.Field == "" {
+			return fmt.Sprintf("the file holds a JSON %s, not an object", typ.Value)
 		}
-		return fmt.Sprintf("field %s holds a JSON %s where %s was expected (byte %d)", field, typ.Value, typ.Type, typ.Offset)
+		return fmt.Sprintf("field %s holds a JSON %s where %s was expected (byte %d)", typ.Field, typ.Value, typ.Type, typ.Offset)
 	default:
 		return err.Error()
 	}
