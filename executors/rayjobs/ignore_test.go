@@ -53,10 +53,10 @@ func TestPathSpecMatchesRayGolden(t *testing.T) {
 
 func TestPyStrip(t *testing.T) {
 	for in, want := range map[string]string{
-		"  a b \t\r\n": "a b",
+		"  a b \t\r\n":    "a b",
 		"\x1c\x0bx\u0085": "x",
-		"\u00a0y\u3000":  "y",
-		"z":             "z",
+		"\u00a0y\u3000":   "y",
+		"z":               "z",
 	} {
 		if got := pyStrip(in); got != want {
 			t.Errorf("pyStrip(%q) = %q, want %q", in, got, want)
