@@ -1,1 +1,52 @@
+# adopipe's entry points. The README's two set-up commands are `make demo`
+# and `make test`; everything they need is installed by the targets below.
+
 include mk/venv.mk
+
+GO          ?= go
+BIN         := bin/adopipe
+ADO_VERSION := $(shell sed -n 's/^ado-core==//p' python/requirements.txt)
+ADO_CHECKOUT := .cache/ado-checkout
+GO_TEST_FLAGS ?= -timeout 45m
+
+.PHONY: all build test test-unit demo ado-checkout fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/adopipe
+
+# An ado checkout for examples/remote: the ado-core source release holds
+# ado and its plugins, like a clone of the repository (which this machine's
+# network cannot reach). Made a git repository so setuptools_scm behaves as
+# in a real checkout.
+ado-checkout: $(ADO_CHECKOUT).stamp
+$(ADO_CHECKOUT).stamp: python/requirements.txt | $(VENV_STAMP)
+	rm -rf $(ADO_CHECKOUT) .cache/ado-sdist
+	$(VENV_DIR)/bin/python -m pip download --quiet --no-deps --no-binary :all: \
+		ado-core==$(ADO_VERSION) -d .cache/ado-sdist
+	mkdir -p $(ADO_CHECKOUT)
+	tar -xzf .cache/ado-sdist/ado_core-$(ADO_VERSION).tar.gz --strip-components=1 -C $(ADO_CHECKOUT)
+	cd $(ADO_CHECKOUT) && git init -q && git add -A && \
+		git -c user.name=adopipe -c user.email=adopipe@localhost commit -qm "ado-core $(ADO_VERSION)" && \
+		git tag v$(ADO_VERSION)
+	touch $@
+
+# All tests, including the real tier against a Ray head that
+# scripts/with-ray-head starts on 127.0.0.1 and stops by pid.
+test: venv ado-checkout
+	ADOPIPE_PYTHON=$(CURDIR)/$(VENV_DIR)/bin/python scripts/with-ray-head $(GO) test $(GO_TEST_FLAGS) ./...
+
+# Fast tests only: no Ray, no Python builds.
+test-unit:
+	$(GO) test -short ./...
+
+demo: build ado-checkout
+	cd examples/remote && ../../$(BIN) validate
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./manifest -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin .cache
