@@ -1,0 +1,440 @@
+// Package fingerprint computes a content digest of a source tree as a
+// wheel build sees it, with a stat cache so unchanged files are not read
+// again, and per-file manifests so a plan can say which files changed.
+//
+// The digest covers, for every file a build can see, sorted by path: the
+// slash-separated path relative to the root, the kind (regular file,
+// executable file, symbolic link) and the sha256 of the content (of the
+// link target string for a link). No absolute path, mtime, owner or
+// other permission bit enters it, so the same tree gives the same digest
+// in any directory on any machine.
+//
+// Not seen: .git, build output (dist/, build/, *.egg-info), caches
+// (__pycache__, *.pyc, tool caches), editor temporary files, .adopipe/,
+// virtualenvs (.venv and any directory holding pyvenv.cfg), .gitignore'd
+// paths and the caller's Exclude patterns. Symbolic links are never
+// followed.
+package fingerprint
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/adopipe/adopipe/planner/ignore"
+)
+
+// Options configures Fingerprint.
+type Options struct {
+	// Exclude holds extra patterns in gitignore syntax relative to the
+	// root (the manifest's exclude). They take precedence over .gitignore
+	// files.
+	Exclude []string
+	// Cache, when set, is consulted and updated; the caller saves it.
+	Cache *StatCache
+	// Workers bounds parallel directory reads and hashing; default
+	// GOMAXPROCS.
+	Workers int
+}
+
+// File is one file of the fingerprinted tree.
+type File struct {
+	Path   string // slash-separated, relative to the root
+	Exec   bool   // owner-executable regular file
+	Link   bool   // symbolic link; Digest is of the target string
+	Digest string // hex sha256 of the content (or link target)
+	Size   int64  // bytes (target length for a link)
+}
+
+// Stats says how much work a Fingerprint call did.
+type Stats struct {
+	Files       int   // files in the result
+	Hashed      int   // files read and hashed
+	Cached      int   // digests taken from the stat cache
+	BytesHashed int64 // bytes read
+}
+
+// Result is a tree fingerprint.
+type Result struct {
+	Digest string // hex sha256 over Files
+	Files  []File // sorted by Path
+	Stats  Stats
+}
+
+// DefaultIgnores lists what is never part of a fingerprint, in gitignore
+// syntax, for documentation and for callers that want the same rules
+// (e.g. a watcher). Besides these, directories holding a pyvenv.cfg are
+// skipped, and dist/ and build/ are skipped unless they hold an
+// __init__.py (then they are a Python package a wheel would include).
+var DefaultIgnores = []string{
+	".git", ".adopipe/", ".venv/",
+	"dist/", "build/", "*.egg-info",
+	"__pycache__/", "*.pyc", "*.pyo",
+	".pytest_cache/", ".mypy_cache/", ".ruff_cache/",
+	"*~", ".*.swp", ".*.swo", ".#*", "#*#", "4913",
+}
+
+// alwaysIgnored is DefaultIgnores as plain string tests (it runs for
+// every entry of the tree).
+func alwaysIgnored(name string, isDir bool) bool {
+	switch name {
+	case ".git", "4913":
+		return true
+	case ".adopipe", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache":
+		return isDir
+	}
+	n := len(name)
+	if n == 0 {
+		return false
+	}
+	switch {
+	case name[n-1] == '~':
+		return true
+	case strings.HasSuffix(name, ".egg-info"):
+		return true
+	case strings.HasSuffix(name, ".pyc"), strings.HasSuffix(name, ".pyo"):
+		return true
+	case name[0] == '.' && (strings.HasSuffix(name, ".swp") || strings.HasSuffix(name, ".swo")) && n > 4:
+		return true
+	case strings.HasPrefix(name, ".#"):
+		return true
+	case n >= 2 && name[0] == '#' && name[n-1] == '#':
+		return true
+	}
+	return false
+}
+
+// skipDirByContent reports whether a directory is to be skipped given its
+// listing: virtualenvs, and dist/ or build/ that are not Python packages.
+func skipDirByContent(name string, ents []fs.DirEntry) bool {
+	buildDir := name == "dist" || name == "build"
+	for _, d := range ents {
+		switch d.Name() {
+		case "pyvenv.cfg":
+			return true
+		case "__init__.py":
+			buildDir = false
+		}
+	}
+	return buildDir
+}
+
+type entry struct {
+	rel    string
+	abs    string
+	st     statInfo
+	link   bool
+	target string
+	digest [32]byte
+	have   bool // digest known (from the cache, or a link target)
+	cached bool // digest came from the stat cache
+	gone   bool // vanished before it could be read
+}
+
+// Fingerprint walks the tree at root and returns its fingerprint.
+func Fingerprint(ctx context.Context, root string, opts Options) (Result, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return Result{}, err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return Result{}, err
+	}
+	if !fi.IsDir() {
+		return Result{}, fmt.Errorf("fingerprint %s: %w", root, errNotDir)
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Cache != nil {
+		opts.Cache.addRoot(abs)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	w := &walker{
+		ctx:    ctx,
+		cancel: cancel,
+		m:      ignore.New(ignore.Options{Exclude: opts.Exclude}),
+		sem:    make(chan struct{}, workers),
+		cache:  opts.Cache,
+	}
+	w.wg.Add(1)
+	go w.dir(abs, "")
+	w.wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return Result{}, err
+	}
+	entries := w.entries
+
+	var res Result
+	// Hash what the cache could not vouch for.
+	var todo []*entry
+	for _, e := range entries {
+		if e.cached {
+			res.Stats.Cached++
+		}
+		if !e.have {
+			todo = append(todo, e)
+		}
+	}
+	if len(todo) > 0 {
+		n, err := hashAll(ctx, todo, workers, opts.Cache)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Stats.BytesHashed = n
+	}
+
+	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	h := sha256.New()
+	io.WriteString(h, "adopipe-fingerprint/1\n")
+	res.Files = make([]File, 0, len(entries))
+	var line []byte
+	for _, e := range entries {
+		if e.gone {
+			continue
+		}
+		f := File{Path: e.rel, Link: e.link, Digest: hex.EncodeToString(e.digest[:]), Size: e.st.size}
+		kind := byte('f')
+		switch {
+		case e.link:
+			kind = 'l'
+			f.Size = int64(len(e.target))
+		case e.st.mode&0o100 != 0:
+			kind = 'x'
+			f.Exec = true
+		}
+		// path NUL kind SP digest LF: a path cannot hold a NUL.
+		line = append(line[:0], e.rel...)
+		line = append(line, 0, kind, ' ')
+		line = append(line, f.Digest...)
+		line = append(line, '\n')
+		h.Write(line)
+		res.Files = append(res.Files, f)
+	}
+	res.Digest = hex.EncodeToString(h.Sum(nil))
+	res.Stats.Files = len(res.Files)
+	for _, e := range todo {
+		if !e.gone {
+			res.Stats.Hashed++
+		}
+	}
+	return res, nil
+}
+
+type walker struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	m      *ignore.Matcher
+	sem    chan struct{}
+	cache  *StatCache
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	entries []*entry
+}
+
+func (w *walker) fail(err error) { w.cancel(err) }
+
+// dir lists one directory. Directory goroutines never wait for each
+// other; the semaphore bounds how many list at once.
+func (w *walker) dir(abs, rel string) {
+	defer w.wg.Done()
+	select {
+	case w.sem <- struct{}{}:
+	case <-w.ctx.Done():
+		return
+	}
+	subdirs, local, err := w.list(abs, rel)
+	<-w.sem
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	if len(local) > 0 {
+		w.mu.Lock()
+		w.entries = append(w.entries, local...)
+		w.mu.Unlock()
+	}
+	for _, s := range subdirs {
+		w.wg.Add(1)
+		go w.dir(filepath.Join(abs, s), joinRel(rel, s))
+	}
+}
+
+func joinRel(rel, name string) string {
+	if rel == "" {
+		return name
+	}
+	return rel + "/" + name
+}
+
+func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err error) {
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		if rel != "" && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, nil // removed while walking
+		}
+		return nil, nil, fmt.Errorf("fingerprint: %w", err)
+	}
+	if rel != "" && skipDirByContent(filepath.Base(abs), ents) {
+		return nil, nil, nil
+	}
+	if err := w.m.LoadDir(abs, rel, ents); err != nil {
+		return nil, nil, fmt.Errorf("fingerprint: %w", err)
+	}
+	for _, d := range ents {
+		name := d.Name()
+		typ := d.Type()
+		isDir := typ.IsDir()
+		if alwaysIgnored(name, isDir) {
+			continue
+		}
+		crel := joinRel(rel, name)
+		if w.m.MatchEntry(crel, isDir) {
+			continue
+		}
+		if isDir {
+			subdirs = append(subdirs, name)
+			continue
+		}
+		if !typ.IsRegular() && typ&fs.ModeSymlink == 0 {
+			continue // sockets, fifos, devices: no build packs them
+		}
+		cabs := filepath.Join(abs, name)
+		fi, err := os.Lstat(cabs)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, nil, fmt.Errorf("fingerprint: %w", err)
+		}
+		e := &entry{rel: crel, abs: cabs, st: statOf(fi)}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(cabs)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return nil, nil, fmt.Errorf("fingerprint: %w", err)
+			}
+			e.link = true
+			e.target = target
+			e.digest = sha256.Sum256([]byte(target))
+			e.have = true
+		} else if !fi.Mode().IsRegular() {
+			continue
+		} else if w.cache != nil {
+			e.digest, e.have = w.cache.lookup(cabs, e.st)
+			e.cached = e.have
+		}
+		local = append(local, e)
+	}
+	return subdirs, local, nil
+}
+
+// hashAll hashes the entries' contents with a bounded pool of workers,
+// each streaming through its own reused buffer.
+func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) (int64, error) {
+	if workers > len(todo) {
+		workers = len(todo)
+	}
+	var (
+		next  = make(chan *entry)
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int64
+		first error
+	)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 128<<10)
+			h := sha256.New()
+			var n int64
+			for e := range next {
+				if e.link {
+					continue // digest computed while walking
+				}
+				read, err := hashFile(e, h, buf, cache)
+				n += read
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	for _, e := range todo {
+		select {
+		case next <- e:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return total, first
+	}
+	return total, ctx.Err()
+}
+
+func hashFile(e *entry, h interface {
+	io.Writer
+	Reset()
+	Sum([]byte) []byte
+}, buf []byte, cache *StatCache) (int64, error) {
+	start := time.Now().UnixNano()
+	f, err := os.Open(e.abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			e.gone = true
+			return 0, nil
+		}
+		return 0, fmt.Errorf("fingerprint: %w", err)
+	}
+	defer f.Close()
+	h.Reset()
+	n, err := io.CopyBuffer(h, onlyReader{f}, buf)
+	if err != nil {
+		return n, fmt.Errorf("fingerprint: read %s: %w", e.rel, err)
+	}
+	h.Sum(e.digest[:0])
+	// Cache the digest only if the file did not change while being read.
+	if cache != nil {
+		if fi, err := f.Stat(); err == nil && statOf(fi) == e.st {
+			cache.store(e.abs, e.st, start, e.digest)
+		}
+	}
+	return n, nil
+}
+
+// onlyReader hides *os.File's WriterTo/ReaderFrom so CopyBuffer really
+// uses the caller's buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
