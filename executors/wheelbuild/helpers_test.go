@@ -1,0 +1,154 @@
+package wheelbuild
+
+import (
+	"archive/zip"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// repoRoot walks up from the test's working directory to go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// missing skips the test, or fails it when CI=true (the real tier must run
+// in CI).
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// pythonForTests locates the interpreter with pypa/build installed:
+// $ADOPIPE_PYTHON, else <repo>/.venv/bin/python (made by `make venv`).
+func pythonForTests(t testing.TB) string {
+	t.Helper()
+	py := os.Getenv("ADOPIPE_PYTHON")
+	if py == "" {
+		py = filepath.Join(repoRoot(t), ".venv", "bin", "python")
+	}
+	if _, err := os.Stat(py); err != nil {
+		missing(t, "python not found at %s (run `make venv` or set ADOPIPE_PYTHON)", py)
+	}
+	if out, err := exec.Command(py, "-c", "import build").CombinedOutput(); err != nil {
+		missing(t, "%s cannot import build: %v\n%s", py, err, out)
+	}
+	return py
+}
+
+// uvForTests locates uv: $ADOPIPE_UV, beside the python, or on PATH. uv is
+// an optional frontend, so its absence skips even in CI.
+func uvForTests(t testing.TB, py string) string {
+	t.Helper()
+	if uv := os.Getenv("ADOPIPE_UV"); uv != "" {
+		return uv
+	}
+	if uv := filepath.Join(filepath.Dir(py), "uv"); fileExists(uv) {
+		return uv
+	}
+	if uv, err := exec.LookPath("uv"); err == nil {
+		return uv
+	}
+	t.Skip("uv not installed")
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// copyPlugin copies testdata/plugins/<name> into a fresh temp dir.
+func copyPlugin(t testing.TB, name string) string {
+	t.Helper()
+	src := filepath.Join("testdata", "plugins", name)
+	dst := filepath.Join(t.TempDir(), name)
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.Name() == "__pycache__" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// git runs git in dir with a fixed identity.
+func git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.email=test@adopipe.invalid", "-c", "user.name=adopipe test", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// gitRepo turns dir into a git repository with everything committed.
+func gitRepo(t testing.TB, dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		missing(t, "git not installed")
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "initial")
+}
+
+// wheelFiles lists the members of a wheel.
+func wheelFiles(t testing.TB, path string) []string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,3 @@
+"""adopipe test plugin (hatchling)."""
+
+VALUE = 42
