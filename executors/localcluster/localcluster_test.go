@@ -1,0 +1,181 @@
+package localcluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Tests in this file that need a real Ray use rayBin(t); the real tier
+// lives in real_test.go.
+
+func TestAllocatePortsDisjoint(t *testing.T) {
+	seen := map[int]bool{}
+	for i := 0; i < 5; i++ {
+		p, err := allocatePorts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.MaxWorker-p.MinWorker+1 != workerPortCount {
+			t.Fatalf("worker range %d-%d is not %d ports", p.MinWorker, p.MaxWorker, workerPortCount)
+		}
+		all := p.list()
+		for w := p.MinWorker; w <= p.MaxWorker; w++ {
+			all = append(all, w)
+		}
+		for _, port := range all {
+			if port <= 0 {
+				t.Fatalf("port %d in %+v", port, p)
+			}
+			if seen[port] {
+				t.Fatalf("port %d handed out twice", port)
+			}
+			seen[port] = true
+		}
+		args := strings.Join(p.args(), " ")
+		for _, flag := range []string{"--port=", "--dashboard-port=", "--ray-client-server-port=",
+			"--object-manager-port=", "--node-manager-port=", "--dashboard-agent-listen-port=",
+			"--dashboard-agent-grpc-port=", "--runtime-env-agent-port=", "--metrics-export-port=",
+			"--min-worker-port=", "--max-worker-port="} {
+			if !strings.Contains(args, flag) {
+				t.Errorf("args %q lack %s", args, flag)
+			}
+		}
+	}
+}
+
+// fakeRay writes an executable script standing in for `ray`.
+func fakeRay(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ray")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestStartFailsFastWhenRayExits(t *testing.T) {
+	bin := fakeRay(t, `echo "boom: port already in use" >&2; exit 3`)
+	dir := t.TempDir()
+	_, err := Start(context.Background(), Options{RayBin: bin, StateDir: dir, StartTimeout: time.Minute})
+	if err == nil {
+		t.Fatal("Start succeeded with a ray that exits")
+	}
+	if !strings.Contains(err.Error(), "exited before it was ready") || !strings.Contains(err.Error(), "boom: port already in use") {
+		t.Fatalf("error lacks cause or log tail: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, RecordFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("record written for a failed start: %v", err)
+	}
+}
+
+func TestStartTimesOutAndKillsGroup(t *testing.T) {
+	// A "ray" that never serves HTTP, ignores SIGTERM and has a child in
+	// its process group: Start must give up and kill the whole group.
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	bin := fakeRay(t, `trap '' TERM; sleep 300 & echo $! > `+pidFile+`; while :; do sleep 1; done`)
+	dir := t.TempDir()
+	_, err := Start(context.Background(), Options{RayBin: bin, StateDir: dir, StartTimeout: 1500 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "not ready after") {
+		t.Fatalf("want a readiness timeout, got %v", err)
+	}
+	b, rerr := os.ReadFile(pidFile)
+	if rerr != nil {
+		t.Fatalf("fake ray did not record its child: %v", rerr)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if processAlive(child) {
+		t.Fatalf("child %d of the fake head still alive after failed Start", child)
+	}
+}
+
+func TestFindStaleRecord(t *testing.T) {
+	dir := t.TempDir()
+	// A pid that has exited.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	r := Record{PID: cmd.Process.Pid, PGID: cmd.Process.Pid, Address: "http://127.0.0.1:1"}
+	if err := writeRecord(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) {
+		t.Fatalf("Find on a dead pid: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, RecordFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("stale record not removed")
+	}
+	// Corrupt record.
+	os.WriteFile(filepath.Join(dir, RecordFile), []byte("{not json"), 0o644)
+	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) {
+		t.Fatalf("Find on a corrupt record: %v", err)
+	}
+	// Missing dir.
+	if _, err := Find(filepath.Join(dir, "nope")); !errors.Is(err, ErrNoCluster) {
+		t.Fatalf("Find on a missing dir: %v", err)
+	}
+}
+
+func TestFindRejectsLiveNonRayPid(t *testing.T) {
+	// Our own pid is alive but is not a `ray start` process.
+	dir := t.TempDir()
+	r := Record{PID: os.Getpid(), PGID: os.Getpid(), Address: "http://127.0.0.1:1"}
+	if err := writeRecord(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) {
+		t.Fatalf("Find accepted a non-ray pid: %v", err)
+	}
+}
+
+func TestWriteRecordAtomic(t *testing.T) {
+	dir := t.TempDir()
+	want := Record{PID: 42, PGID: 42, Address: "http://127.0.0.1:9", TempDir: "/tmp/adoray-x",
+		StartedAt: time.Unix(1700000000, 0).UTC(), RayVersion: "2.60.0"}
+	if err := writeRecord(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != RecordFile {
+		t.Fatalf("state dir holds %v, want only %s", ents, RecordFile)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, RecordFile))
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"pid", "pgid", "address", "temp_dir", "started_at", "ray_version"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("record lacks %q: %s", k, b)
+		}
+	}
+	got, err := ReadRecord(dir)
+	if err != nil || got.PID != 42 || !got.StartedAt.Equal(want.StartedAt) {
+		t.Fatalf("ReadRecord = %+v, %v", got, err)
+	}
+}
+
+// answers reports whether GET address/api/version succeeds.
+func answers(address string) bool {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(address + "/api/version")
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}

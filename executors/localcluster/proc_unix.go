@@ -1,0 +1,49 @@
+//go:build unix
+
+package localcluster
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+const supported = true
+
+func signalGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 1 {
+		return errors.New("refusing to signal process group <= 1")
+	}
+	return syscall.Kill(-pgid, sig)
+}
+
+func signalProcess(pid int, sig syscall.Signal) error {
+	if pid <= 1 {
+		return errors.New("refusing to signal pid <= 1")
+	}
+	return syscall.Kill(pid, sig)
+}
+
+func getpgid(pid int) (int, error) { return syscall.Getpgid(pid) }
+
+// lockFile takes an exclusive flock on path, creating it if needed.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

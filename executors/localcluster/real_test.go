@@ -1,0 +1,194 @@
+package localcluster_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/internal/raytest"
+)
+
+// These tests start real Ray heads with the project's ray CLI.
+
+func getVersion(t *testing.T, address string) (string, bool) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(address + "/api/version")
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode == 200
+}
+
+// gone reports whether no process with pid exists (or it is a zombie).
+func gone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return syscall.Kill(pid, 0) == syscall.ESRCH
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && len(b) > i+2 && (b[i+2] == 'Z' || b[i+2] == 'X')
+}
+
+func start(t *testing.T, bin, dir string) *localcluster.Cluster {
+	t.Helper()
+	c, err := localcluster.Start(context.Background(), localcluster.Options{
+		RayBin: bin, StateDir: dir, NumCPUs: 1, ObjectStoreMemory: 128 << 20,
+		DieWithParent: true, Log: testWriter{t},
+	})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c.Stop(ctx)
+	})
+	return c
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestRealStartFindStop(t *testing.T) {
+	bin := raytest.RequireRay(t)
+	dir := t.TempDir()
+	c := start(t, bin, dir)
+
+	body, ok := getVersion(t, c.Address)
+	if !ok || !strings.Contains(body, `"ray_version"`) || c.RayVersion == "" || !strings.Contains(body, c.RayVersion) {
+		t.Fatalf("GET /api/version = %q ok=%v, recorded version %q", body, ok, c.RayVersion)
+	}
+	if !strings.HasPrefix(c.Address, "http://127.0.0.1:") {
+		t.Fatalf("address %q not on loopback", c.Address)
+	}
+	if len(c.TempDir) > 40 {
+		t.Errorf("temp dir %q is long; Ray's socket paths are limited to 107 bytes", c.TempDir)
+	}
+	rec, err := localcluster.ReadRecord(dir)
+	if err != nil || rec.PID != c.PID || rec.Address != c.Address || rec.RayVersion != c.RayVersion {
+		t.Fatalf("record %+v, %v; cluster %+v", rec, err, c.Record)
+	}
+
+	// Find reuses it.
+	f, err := localcluster.Find(dir)
+	if err != nil {
+		t.Fatalf("Find: %v", err)
+	}
+	if f.PID != c.PID || f.Address != c.Address {
+		t.Fatalf("Find = pid %d %s, want pid %d %s", f.PID, f.Address, c.PID, c.Address)
+	}
+	// A second Start on the same state dir refuses.
+	if _, err := localcluster.Start(context.Background(), localcluster.Options{RayBin: bin, StateDir: dir}); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("second Start on a live state dir: %v", err)
+	}
+
+	// Stop through the found handle (as a later adopipe invocation would).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	if err := f.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	t.Logf("stop took %s", time.Since(t0))
+	if !gone(c.PID) {
+		t.Fatalf("pid %d still alive after Stop", c.PID)
+	}
+	if _, ok := getVersion(t, c.Address); ok {
+		t.Fatalf("%s still answers after Stop", c.Address)
+	}
+	if _, err := os.Stat(filepath.Join(dir, localcluster.RecordFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("record still present after Stop: %v", err)
+	}
+	if _, err := os.Stat(c.TempDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temp dir %s still present after Stop: %v", c.TempDir, err)
+	}
+	if _, err := localcluster.Find(dir); !errors.Is(err, localcluster.ErrNoCluster) {
+		t.Fatalf("Find after Stop: %v", err)
+	}
+	if c.Alive() {
+		t.Fatal("original handle reports the head alive")
+	}
+}
+
+func TestRealTwoClustersDoNotCollide(t *testing.T) {
+	bin := raytest.RequireRay(t)
+	var (
+		wg sync.WaitGroup
+		cs [2]*localcluster.Cluster
+		es [2]error
+	)
+	for i := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cs[i], es[i] = localcluster.Start(context.Background(), localcluster.Options{
+				RayBin: bin, StateDir: t.TempDir(), NumCPUs: 1, ObjectStoreMemory: 128 << 20, DieWithParent: true,
+			})
+		}()
+	}
+	wg.Wait()
+	for i, c := range cs {
+		if c != nil {
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				c.Stop(ctx)
+			})
+		}
+		if es[i] != nil {
+			t.Fatalf("cluster %d: %v", i, es[i])
+		}
+	}
+	a, b := cs[0], cs[1]
+	if a.Address == b.Address || a.TempDir == b.TempDir || a.PGID == b.PGID {
+		t.Fatalf("clusters share address/temp dir/group: %+v %+v", a.Record, b.Record)
+	}
+	used := map[int]bool{}
+	for _, c := range cs {
+		p := c.Ports
+		for _, port := range []int{p.GCS, p.Dashboard, p.RayClientServer, p.ObjectManager, p.NodeManager,
+			p.DashboardAgent, p.DashboardGRPC, p.RuntimeEnvAgent, p.MetricsExport} {
+			if used[port] {
+				t.Fatalf("port %d used by both clusters", port)
+			}
+			used[port] = true
+		}
+	}
+	if a.Ports.MinWorker <= b.Ports.MaxWorker && b.Ports.MinWorker <= a.Ports.MaxWorker {
+		t.Fatalf("worker port ranges overlap: %+v %+v", a.Ports, b.Ports)
+	}
+	for _, c := range cs {
+		if _, ok := getVersion(t, c.Address); !ok {
+			t.Fatalf("%s does not answer", c.Address)
+		}
+	}
+	// Stopping one leaves the other running.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := getVersion(t, b.Address); !ok {
+		t.Fatalf("stopping %s took %s down", a.Address, b.Address)
+	}
+	if !b.Alive() {
+		t.Fatal("second head died")
+	}
+}
