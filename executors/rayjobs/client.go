@@ -48,6 +48,10 @@ type Config struct {
 	// PollInterval is used by TailLogs when it falls back to polling
 	// (default 1s).
 	PollInterval time.Duration
+	// OnTailFallback, when set, is told why TailLogs left the websocket for
+	// polling (e.g. to print "log stream dropped; polling"). The error never
+	// holds header values.
+	OnTailFallback func(err error)
 	// UserAgent defaults to "adopipe/<module version>". Never a browser's:
 	// Ray refuses POST/PUT from browsers.
 	UserAgent string

@@ -278,6 +278,8 @@ func TestRealUploadSubmitLogs(t *testing.T) {
 
 func TestRealTailLogs(t *testing.T) {
 	c := realClient(t)
+	var fallback error
+	c.cfg.OnTailFallback = func(err error) { fallback = err }
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	id := SubmissionID("realtail", uniqueDigest(t))
@@ -292,6 +294,9 @@ for i in range(6):
 	var out bytes.Buffer
 	if err := c.TailLogs(ctx, id, &out); err != nil {
 		t.Fatal(err)
+	}
+	if fallback != nil {
+		t.Errorf("the websocket tail fell back to polling: %v", fallback)
 	}
 	want := ""
 	for i := 0; i < 6; i++ {

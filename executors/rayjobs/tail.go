@@ -34,6 +34,9 @@ func (c *Client) TailLogs(ctx context.Context, id string, w io.Writer) error {
 		if errors.As(err, &fatal) {
 			return fatal.err
 		}
+		if c.cfg.OnTailFallback != nil {
+			c.cfg.OnTailFallback(err)
+		}
 	}
 	return c.pollLogs(ctx, id, w, written)
 }

@@ -101,7 +101,11 @@ func TestTailLogs(t *testing.T) {
 			f := &fakeTailServer{fullLog: full, wsChunks: tc.chunks, wsEnd: tc.end, runningPolls: tc.runningPolls}
 			srv := httptest.NewServer(f)
 			defer srv.Close()
-			c := newTestClient(t, srv.URL, func(c *Config) { c.Headers = map[string]string{"X-Team": "blue"} })
+			var fallbacks []error
+			c := newTestClient(t, srv.URL, func(c *Config) {
+				c.Headers = map[string]string{"X-Team": "blue"}
+				c.OnTailFallback = func(err error) { fallbacks = append(fallbacks, err) }
+			})
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -110,6 +114,9 @@ func TestTailLogs(t *testing.T) {
 			}
 			if out.String() != full {
 				t.Errorf("wrote %d bytes, want the %d-byte log exactly once (prefix %q)", out.Len(), len(full), out.String()[:min(out.Len(), 40)])
+			}
+			if wantFallback := tc.end != "normal"; (len(fallbacks) > 0) != wantFallback {
+				t.Errorf("fallbacks %v, want a fallback: %v", fallbacks, wantFallback)
 			}
 			f.mu.Lock()
 			defer f.mu.Unlock()
