@@ -80,3 +80,12 @@ func (e Env) Merge(over Env) Env {
 
 // Range is where a declaration sits in its file, for later diagnostics.
 type Range = hcl.Range
+
+// RecommendedEnv is the job environment the recipe recommends; the
+// manifest's env and each operation's env override it.
+var RecommendedEnv = map[string]string{
+	"PYTHONUNBUFFERED":             "x",
+	"OMP_NUM_THREADS":              "1",
+	"OPENBLAS_NUM_THREADS":         "1",
+	"RAY_AIR_NEW_PERSISTENCE_MODE": "0",
+}

@@ -1,6 +1,10 @@
 package manifest
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
 
 // Plugin is an ado plugin (actuator, operator or custom experiment package)
 // the job installs.
@@ -17,6 +21,14 @@ var pluginSchema = &hcl.BodySchema{
 func decodePlugin(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Plugin, hcl.Diagnostics) {
 	pl := &Plugin{Name: block.Labels[0], DeclRange: block.DefRange}
 	diags := checkName("plugin", block)
+	if pl.Name == "ado" {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Reserved plugin name",
+			Detail:   fmt.Sprintf("%q names ado itself; declare ado with an ado block, or give the plugin another name.", pl.Name),
+			Subject:  block.LabelRanges[0].Ptr(),
+		})
+	}
 	content, moreDiags := block.Body.Content(pluginSchema)
 	diags = append(diags, moreDiags...)
 	src, pip, moreDiags := decodeSource(content, block, ctx, dir, "Plugin \""+pl.Name+"\"", "pip")

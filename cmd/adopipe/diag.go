@@ -103,3 +103,8 @@ func countDiags(diags hcl.Diagnostics) (errs, warns int) {
 	}
 	return errs, warns
 }
+
+// warn prints a warning that has no source position.
+func (a *app) warn(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "Warning: "+format+"\n", args...)
+}

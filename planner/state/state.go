@@ -77,9 +77,13 @@ type WheelRecord struct {
 // OperationState records the last job submitted for an operation.
 type OperationState struct {
 	// InputDigest is the digest of everything the submission depended on.
-	InputDigest string    `json:"input_digest"`
-	JobID       string    `json:"job_id"`
-	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	InputDigest string `json:"input_digest"`
+	// Inputs maps each input name to its digest (never a secret value:
+	// sensitive values are recorded as "(sensitive)"), so a plan can say
+	// which input changed. Optional: older states lack it.
+	Inputs      map[string]string `json:"inputs,omitempty"`
+	JobID       string            `json:"job_id"`
+	SubmittedAt time.Time         `json:"submitted_at,omitzero"`
 	// Cluster is the manifest name of the cluster it was submitted to.
 	Cluster string `json:"cluster"`
 	// Address is the Jobs API address used (no userinfo, no query).

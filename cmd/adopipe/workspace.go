@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/planner/state"
+	"github.com/spf13/cobra"
+)
+
+// workspace is what commands that plan share: the manifest, the .adopipe
+// directory beside it, the state and the wheel cache.
+type workspace struct {
+	cfg       *manifest.Config
+	workDir   string // <manifest dir>/.adopipe
+	statePath string
+	cache     *wheelcache.Cache
+	state     *state.State
+	unlock    func() error
+}
+
+// stateFlags are the flags of commands that read or write state.
+type stateFlags struct {
+	statePath   string
+	lockTimeout time.Duration
+	lock        bool
+}
+
+func (s *stateFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&s.statePath, "state", "", "state file `PATH` (default .adopipe/state.json beside the manifest)")
+	f.DurationVar(&s.lockTimeout, "lock-timeout", 0, "how long to wait for another adopipe holding the state lock")
+	f.BoolVar(&s.lock, "lock", true, "hold the state lock while running (--lock=false is dangerous)")
+}
+
+// openWorkspace loads the manifest, locks and reads the state. Diagnostics
+// are printed here; a nil workspace means the command must fail.
+func (a *app) openWorkspace(ctx context.Context, sf stateFlags, command string) (*workspace, error) {
+	cfg, p, diags := a.loadManifest()
+	if diags.HasErrors() {
+		a.printDiags(diags, p.Files())
+		return nil, exitCodeError{exitError}
+	}
+	a.printDiags(diags, p.Files()) // warnings
+	ws := &workspace{cfg: cfg, workDir: filepath.Join(cfg.Dir, ".adopipe")}
+	ws.statePath = sf.statePath
+	if ws.statePath == "" {
+		ws.statePath = filepath.Join(cfg.Dir, state.DefaultPath)
+	}
+	ws.cache = wheelcache.New(filepath.Join(ws.workDir, "cache"))
+	ws.unlock = func() error { return nil }
+	if sf.lock {
+		unlock, err := state.Lock(ctx, ws.statePath, sf.lockTimeout, command)
+		if err != nil {
+			return nil, err
+		}
+		ws.unlock = unlock
+	}
+	st, err := state.Load(ws.statePath)
+	if err != nil {
+		ws.unlock()
+		return nil, err
+	}
+	ws.state = st
+	return ws, nil
+}
+
+func (ws *workspace) close() { _ = ws.unlock() }
+
+// planner returns a Planner that consults the wheel cache.
+func (ws *workspace) planner() *planner.Planner {
+	return planner.New(ws.workDir, func(fp string) (string, bool) {
+		path, _, ok, _ := ws.cache.Get(fp)
+		if !ok {
+			return "", false
+		}
+		return filepath.Base(path), true
+	})
+}

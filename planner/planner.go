@@ -1,0 +1,298 @@
+package planner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner/fingerprint"
+	"github.com/adopipe/adopipe/planner/state"
+	"golang.org/x/sync/errgroup"
+)
+
+// AdoWheel is the wheel step name of ado itself.
+const AdoWheel = "ado"
+
+// Planner computes plans. Its caches make a second plan of unchanged
+// sources cost only stat calls.
+type Planner struct {
+	// WorkDir is the .adopipe directory: fingerprints/ and the stat cache
+	// live under it.
+	WorkDir string
+	// WheelCached reports the cached wheel file for a fingerprint, if any.
+	WheelCached func(fingerprint string) (fileName string, ok bool)
+	// Workers bounds parallel hashing per source; 0 means GOMAXPROCS.
+	Workers int
+
+	statCache *fingerprint.StatCache
+	manifests []fingerprint.Manifest // new fingerprints to keep for later diffs
+}
+
+// New returns a Planner working in workDir, loading its stat cache.
+func New(workDir string, wheelCached func(string) (string, bool)) *Planner {
+	return &Planner{
+		WorkDir:     workDir,
+		WheelCached: wheelCached,
+		statCache:   fingerprint.LoadStatCache(StatCachePath(workDir)),
+	}
+}
+
+// StatCachePath is where the stat cache is kept in workDir.
+func StatCachePath(workDir string) string { return filepath.Join(workDir, "statcache") }
+
+// FingerprintDir is where per-fingerprint file lists are kept in workDir.
+func FingerprintDir(workDir string) string { return filepath.Join(workDir, "fingerprints") }
+
+// Request is what to plan.
+type Request struct {
+	Config *manifest.Config
+	State  *state.State
+	// Operations selects operations by name; empty means all.
+	Operations []string
+}
+
+// source is one wheel to build from a checkout.
+type source struct {
+	name string
+	src  manifest.Source
+}
+
+// Plan fingerprints every source the selected operations use and decides
+// what to build and submit.
+func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
+	ops, err := selectOperations(req.Config, req.Operations)
+	if err != nil {
+		return nil, err
+	}
+	sources := wheelSources(req.Config, ops)
+	results := make([]fingerprint.Result, len(sources))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, s := range sources {
+		g.Go(func() error {
+			r, err := fingerprint.Fingerprint(gctx, s.src.Dir, fingerprint.Options{
+				Exclude: s.src.Exclude,
+				Cache:   p.statCache,
+				Workers: p.Workers,
+			})
+			if err != nil {
+				return fmt.Errorf("fingerprint %s (%s): %w", s.name, s.src.Dir, err)
+			}
+			results[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	plan := &Plan{}
+	fps := map[string]string{}
+	for i, s := range sources {
+		step := p.wheelStep(s, results[i], req.State)
+		plan.Wheels = append(plan.Wheels, step)
+		fps[s.name] = step.Fingerprint
+		p.manifests = append(p.manifests, results[i].Manifest())
+	}
+	for _, op := range ops {
+		inputs, err := OperationInputs(req.Config, op, fps)
+		if err != nil {
+			return nil, err
+		}
+		plan.Jobs = append(plan.Jobs, jobStep(req.Config, op, inputs, req.State, plan))
+	}
+	plan.InputsDigest = plan.digest()
+	return plan, nil
+}
+
+// SaveCaches keeps the stat cache and the file lists of the fingerprints
+// just computed, so the next plan is fast and can name changed files.
+// They are caches: losing them costs time, never correctness.
+func (p *Planner) SaveCaches() error {
+	for _, m := range p.manifests {
+		if _, err := fingerprint.SaveManifest(FingerprintDir(p.WorkDir), m); err != nil {
+			return err
+		}
+	}
+	p.manifests = nil
+	return p.statCache.Save(StatCachePath(p.WorkDir))
+}
+
+func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) WheelStep {
+	step := WheelStep{Name: s.name, SourceDir: s.src.Dir, Fingerprint: r.Digest, Files: len(r.Files)}
+	prev, built := st.Plugins[s.name]
+	if file, ok := p.cached(r.Digest); ok {
+		step.Action, step.CachedWheel = ActionCached, file
+		if built && prev.Fingerprint == r.Digest {
+			step.Reason = "unchanged since the last build"
+		} else {
+			step.Reason = "a wheel for these sources is in the cache (built before)"
+		}
+		return step
+	}
+	if !built {
+		step.Action = ActionBuild
+		step.Reason = fmt.Sprintf("no wheel for these sources yet (%d files)", len(r.Files))
+		return step
+	}
+	if prev.Fingerprint == r.Digest {
+		step.Action = ActionBuild
+		step.Reason = "the cached wheel is missing or damaged"
+		return step
+	}
+	step.Action = ActionRebuild
+	old, err := fingerprint.LoadManifest(FingerprintDir(p.WorkDir), prev.Fingerprint)
+	if err != nil {
+		step.Reason = "sources changed since the last build"
+		return step
+	}
+	changes := fingerprint.Diff(old, r.Manifest())
+	step.Changed = fingerprint.Paths(changes)
+	step.Reason = fingerprint.Describe(changes, 3)
+	return step
+}
+
+func (p *Planner) cached(fp string) (string, bool) {
+	if p.WheelCached == nil {
+		return "", false
+	}
+	return p.WheelCached(fp)
+}
+
+func jobStep(cfg *manifest.Config, op *manifest.Operation, inputs Inputs, st *state.State, plan *Plan) JobStep {
+	digest := inputs.Digest()
+	step := JobStep{
+		Operation:    op.Name,
+		Cluster:      op.Cluster.Name,
+		InputDigest:  digest,
+		SubmissionID: SubmissionID(op.Name, digest),
+		Wheels:       operationWheels(cfg, op),
+	}
+	prev, submitted := st.Operations[op.Name]
+	switch {
+	case submitted && prev.InputDigest == digest:
+		step.Action = ActionSubmitted
+		step.PreviousJobID = prev.JobID
+		step.Reason = "already submitted as " + prev.JobID
+	case submitted:
+		step.Action = ActionSubmit
+		step.PreviousJobID = prev.JobID
+		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, inputs, plan, step.Wheels)
+	default:
+		step.Action = ActionSubmit
+		step.Reason = "never submitted"
+	}
+	return step
+}
+
+// describeInputChanges names what differs from the last submission, using
+// the per-input digests the state keeps.
+func describeInputChanges(prev map[string]string, now Inputs, plan *Plan, wheels []string) string {
+	var changed []string
+	if prev != nil {
+		for _, k := range now.Keys() {
+			if prev[k] != now[k] {
+				changed = append(changed, k)
+			}
+		}
+		for k := range prev {
+			if _, ok := now[k]; !ok {
+				changed = append(changed, k+" (removed)")
+			}
+		}
+		sort.Strings(changed)
+	} else {
+		for _, w := range wheels {
+			if s, ok := plan.Wheel(w); ok && s.Action != ActionCached {
+				changed = append(changed, "wheel "+w)
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return "since the last submission"
+	}
+	if len(changed) > 4 {
+		changed = append(changed[:4], fmt.Sprintf("+%d", len(changed)-4))
+	}
+	return strings.Join(changed, ", ")
+}
+
+// SubmissionID names the Ray job for an operation's inputs, so submitting
+// the same inputs twice is recognised by Ray itself.
+func SubmissionID(operation, inputDigest string) string {
+	return "adopipe-" + operation + "-" + inputDigest[:12]
+}
+
+func (p *Plan) digest() string {
+	h := sha256.New()
+	for _, w := range p.Wheels {
+		fmt.Fprintf(h, "wheel %s %s %s\n", w.Name, w.Fingerprint, w.Action)
+	}
+	for _, j := range p.Jobs {
+		fmt.Fprintf(h, "job %s %s %s\n", j.Operation, j.InputDigest, j.Action)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func selectOperations(cfg *manifest.Config, names []string) ([]*manifest.Operation, error) {
+	if len(names) == 0 {
+		names = cfg.OperationNames()
+	}
+	var ops []*manifest.Operation
+	seen := map[string]bool{}
+	for _, n := range names {
+		op, ok := cfg.Operations[n]
+		if !ok {
+			declared := strings.Join(cfg.OperationNames(), ", ")
+			if declared == "" {
+				declared = "none"
+			}
+			return nil, fmt.Errorf("no operation %q in %s (declared: %s)", n, cfg.File, declared)
+		}
+		if !seen[n] {
+			seen[n] = true
+			ops = append(ops, op)
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].Name < ops[j].Name })
+	return ops, nil
+}
+
+// operationWheels lists the source-built wheels an operation installs:
+// ado first (its plugins depend on it), then plugins in manifest order.
+func operationWheels(cfg *manifest.Config, op *manifest.Operation) []string {
+	var names []string
+	if cfg.Ado != nil && cfg.Ado.FromSource() {
+		names = append(names, AdoWheel)
+	}
+	for _, pl := range op.Plugins {
+		if pl.FromSource() {
+			names = append(names, pl.Name)
+		}
+	}
+	return names
+}
+
+func wheelSources(cfg *manifest.Config, ops []*manifest.Operation) []source {
+	seen := map[string]bool{}
+	var out []source
+	for _, op := range ops {
+		for _, name := range operationWheels(cfg, op) {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if name == AdoWheel {
+				out = append(out, source{name, cfg.Ado.Source})
+			} else {
+				out = append(out, source{name, cfg.Plugins[name].Source})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}

@@ -1,0 +1,215 @@
+package planner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner/state"
+)
+
+const testManifest = `
+cluster "local" {
+  local {}
+}
+plugin "alpha" { source = "alpha" }
+plugin "beta"  { source = "beta" }
+plugin "tune"  { pip = "ado-ray-tune==2.2.1" }
+operation "op" {
+  cluster   = cluster.local
+  context   = "c.yaml"
+  operation = "o.yaml"
+  plugins   = [plugin.alpha, plugin.beta, plugin.tune]
+  env       = { TOKEN = sensitive("s3cr3t") }
+}
+operation "solo" {
+  cluster   = cluster.local
+  context   = "c.yaml"
+  operation = "o.yaml"
+  plugins   = [plugin.beta]
+}
+`
+
+type fixture struct {
+	t     *testing.T
+	dir   string
+	cache map[string]string // fingerprint -> wheel file
+	st    *state.State
+}
+
+func newFixture(t *testing.T) *fixture {
+	dir := t.TempDir()
+	files := map[string]string{
+		"ado.hcl":              testManifest,
+		"c.yaml":               "project: p\nmetadataStore:\n  scheme: sqlite\n  path: /tmp/p.db\n",
+		"o.yaml":               "spaces: [s]\n",
+		"alpha/pyproject.toml": "[project]\nname='alpha'\n",
+		"alpha/src/a.py":       "A = 1\n",
+		"beta/pyproject.toml":  "[project]\nname='beta'\n",
+		"beta/src/b.py":        "B = 1\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &fixture{t: t, dir: dir, cache: map[string]string{}, st: state.New()}
+}
+
+func (f *fixture) plan(ops ...string) *Plan {
+	f.t.Helper()
+	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	if diags.HasErrors() {
+		f.t.Fatal(diags)
+	}
+	p := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) {
+		w, ok := f.cache[fp]
+		return w, ok
+	})
+	plan, err := p.Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: ops})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := p.SaveCaches(); err != nil {
+		f.t.Fatal(err)
+	}
+	return plan
+}
+
+// apply records the plan as done, as apply would: wheels built and cached,
+// jobs submitted.
+func (f *fixture) apply(p *Plan) {
+	for _, w := range p.Wheels {
+		f.cache[w.Fingerprint] = w.Name + ".whl"
+		f.st.Plugins[w.Name] = state.PluginState{Fingerprint: w.Fingerprint, Wheel: state.WheelRecord{FileName: w.Name + ".whl"}}
+	}
+	for _, j := range p.Jobs {
+		f.st.Operations[j.Operation] = state.OperationState{InputDigest: j.InputDigest, JobID: j.SubmissionID}
+	}
+}
+
+func (f *fixture) write(name, content string) {
+	f.t.Helper()
+	if err := os.WriteFile(filepath.Join(f.dir, name), []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func actions(p *Plan) string {
+	var b strings.Builder
+	for _, w := range p.Wheels {
+		b.WriteString(w.Action.Symbol() + w.Name + " ")
+	}
+	for _, j := range p.Jobs {
+		b.WriteString(j.Action.Symbol() + j.Operation + " ")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func TestPlanLifecycle(t *testing.T) {
+	f := newFixture(t)
+	p := f.plan()
+	if got := actions(p); got != "+alpha +beta +op +solo" {
+		t.Fatalf("first plan = %q", got)
+	}
+	if s := p.Summary(); s != (Summary{Build: 2, Submit: 2}) {
+		t.Errorf("summary = %+v", s)
+	}
+	if j := p.Jobs[0]; !strings.HasPrefix(j.SubmissionID, "adopipe-op-") || len(j.SubmissionID) != len("adopipe-op-")+12 || j.Reason != "never submitted" {
+		t.Errorf("job step = %+v", j)
+	}
+	f.apply(p)
+
+	p = f.plan()
+	if got := actions(p); got != "=alpha =beta =op =solo" || p.HasChanges() {
+		t.Fatalf("plan after apply = %q", got)
+	}
+
+	// Touching a file without changing it changes nothing.
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(f.dir, "alpha/src/a.py"), future, future)
+	if got := actions(f.plan()); got != "=alpha =beta =op =solo" {
+		t.Fatalf("plan after touch = %q", got)
+	}
+
+	// Editing one file of one plugin rebuilds exactly that plugin, names
+	// the file, and resubmits only the operations using it.
+	f.write("alpha/src/a.py", "A = 2\n")
+	p = f.plan()
+	if got := actions(p); got != "~alpha =beta +op =solo" {
+		t.Fatalf("plan after edit = %q", got)
+	}
+	a, _ := p.Wheel("alpha")
+	if a.Reason != "1 file changed: src/a.py" || len(a.Changed) != 1 {
+		t.Errorf("rebuild reason = %q %v", a.Reason, a.Changed)
+	}
+	f.apply(p)
+	if got := actions(f.plan()); got != "=alpha =beta =op =solo" {
+		t.Fatalf("plan after second apply = %q", got)
+	}
+
+	// Reverting finds the earlier wheel in the cache: no build.
+	f.write("alpha/src/a.py", "A = 1\n")
+	p = f.plan()
+	a, _ = p.Wheel("alpha")
+	if a.Action != ActionCached || !strings.Contains(a.Reason, "in the cache") {
+		t.Errorf("after revert alpha = %+v", a)
+	}
+	if p.Jobs[0].Action != ActionSubmit || !strings.Contains(p.Jobs[0].Reason, "inputs changed") {
+		t.Errorf("after revert op = %+v", p.Jobs[0])
+	}
+}
+
+func TestPlanSelectsOperations(t *testing.T) {
+	f := newFixture(t)
+	if got := actions(f.plan("solo")); got != "+beta +solo" {
+		t.Fatalf("plan solo = %q", got)
+	}
+	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	_, err := New(t.TempDir(), nil).Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"nope"}})
+	if err == nil || !strings.Contains(err.Error(), `no operation "nope"`) || !strings.Contains(err.Error(), "op, solo") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInputsChangeReasonsAndSecrets(t *testing.T) {
+	f := newFixture(t)
+	p := f.plan("op")
+	f.apply(p)
+	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	in, err := OperationInputs(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in["env TOKEN"] != sensitiveInput {
+		t.Errorf("secret reached the inputs: %q", in["env TOKEN"])
+	}
+	for k, v := range in {
+		if strings.Contains(v, "s3cr3t") || strings.Contains(k, "s3cr3t") {
+			t.Errorf("secret in input %s", k)
+		}
+	}
+	// With per-input digests in state, the reason names the changed input.
+	st := f.st.Operations["op"]
+	st.Inputs = map[string]string{}
+	fps := map[string]string{}
+	for _, w := range p.Wheels {
+		fps[w.Name] = w.Fingerprint
+	}
+	in, _ = OperationInputs(cfg, cfg.Operations["op"], fps)
+	for k, v := range in {
+		st.Inputs[k] = v
+	}
+	f.st.Operations["op"] = st
+	f.write("o.yaml", "spaces: [t]\n")
+	p = f.plan("op")
+	if got := p.Jobs[0].Reason; got != "inputs changed: file o.yaml" {
+		t.Errorf("reason = %q", got)
+	}
+}

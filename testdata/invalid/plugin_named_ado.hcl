@@ -1,0 +1,3 @@
+plugin "ado" { # ERROR: Reserved plugin name
+  pip = "ado-core==2.3.0"
+}
