@@ -186,3 +186,19 @@ func readHolder(lockFile string) *Holder {
 
 // errLockUnsupported is returned where the platform has no advisory lock.
 var errLockUnsupported = errors.New("file locking is not supported on this platform")
+
+// LoadLocked takes the lock (see Lock) and loads the state, for commands
+// that will Save: the usual sequence is LoadLocked, work, Save, unlock. If
+// loading fails the lock is released.
+func LoadLocked(ctx context.Context, path string, timeout time.Duration, command string) (*State, func() error, error) {
+	unlock, err := Lock(ctx, path, timeout, command)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := Load(path)
+	if err != nil {
+		_ = unlock()
+		return nil, nil, err
+	}
+	return s, unlock, nil
+}

@@ -165,3 +165,27 @@ func TestLockReleasedWhenHolderDies(t *testing.T) {
 	}
 	unlock()
 }
+
+func TestLoadLocked(t *testing.T) {
+	path := statePath(t)
+	s, unlock, err := LoadLocked(context.Background(), path, 0, "adopipe apply")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(context.Background(), path, 0, "x"); err == nil {
+		t.Fatal("LoadLocked did not hold the lock")
+	}
+	if err := Save(path, s); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+
+	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadLocked(context.Background(), path, 0, "adopipe apply"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("corrupt state: err = %v", err)
+	}
+	// The failed load released the lock.
+	mustLock(t, path, 0)()
+}
