@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // DefaultPath is where the state lives relative to the manifest directory.
@@ -166,7 +167,35 @@ func save(path string, s *State) error {
 	if err := writeFileAtomic(path, data, BackupPath(path)); err != nil {
 		return fmt.Errorf("saving state file %s: %w", path, err)
 	}
+	removeStaleTemps(path, time.Now().Add(-staleTempAge))
 	return nil
+}
+
+// staleTempAge is how old a temp file must be before Save treats it as
+// left behind by a crashed writer and removes it.
+const staleTempAge = time.Hour
+
+// removeStaleTemps removes temp files of path (from writers that crashed
+// before renaming) last modified before cutoff. Best effort.
+func removeStaleTemps(path string, cutoff time.Time) {
+	dir, base := filepath.Split(path)
+	matches, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+	for _, m := range matches {
+		if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(cutoff) {
+			_ = os.Remove(m)
+		}
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Steps of writeFileAtomic, passed to the test hook after each completes.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func statePath(t *testing.T) string {
@@ -349,5 +350,33 @@ func TestCrashDuringSave(t *testing.T) {
 				t.Errorf("backup serial %d, want %d", b.Serial, got.Serial-1)
 			}
 		})
+	}
+}
+
+func TestSaveRemovesOnlyStaleTemps(t *testing.T) {
+	path := statePath(t)
+	s := savedTwice(t, path)
+	dir := filepath.Dir(path)
+	stale := filepath.Join(dir, ".state.json.tmp-111")
+	fresh := filepath.Join(dir, ".state.json.tmp-222")
+	other := filepath.Join(dir, ".plan.json.tmp-333")
+	for _, p := range []string{stale, fresh, other} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * staleTempAge)
+	for _, p := range []string{stale, other} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Save(path, s); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{stale: false, fresh: true, other: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", filepath.Base(p), err == nil, want)
+		}
 	}
 }
