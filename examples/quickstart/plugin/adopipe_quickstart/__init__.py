@@ -1,0 +1,1 @@
+"""adopipe quickstart plugin: see experiments.py."""
