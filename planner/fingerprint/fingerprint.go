@@ -283,20 +283,31 @@ func joinRel(rel, name string) string {
 	return rel + "/" + name
 }
 
+type fileKind int
+
+const (
+	kindOther fileKind = iota
+	kindRegular
+	kindLink
+	kindDir
+)
+
 func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err error) {
-	ents, err := os.ReadDir(abs)
+	dh, ents, err := openDir(abs)
 	if err != nil {
 		if rel != "" && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, nil // removed while walking
 		}
 		return nil, nil, fmt.Errorf("fingerprint: %w", err)
 	}
+	defer dh.close()
 	if rel != "" && skipDirByContent(filepath.Base(abs), ents) {
 		return nil, nil, nil
 	}
 	if err := w.m.LoadDir(abs, rel, ents); err != nil {
 		return nil, nil, fmt.Errorf("fingerprint: %w", err)
 	}
+	dm := w.m.Dir(rel)
 	for _, d := range ents {
 		name := d.Name()
 		typ := d.Type()
@@ -305,7 +316,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 			continue
 		}
 		crel := joinRel(rel, name)
-		if w.m.MatchEntry(crel, isDir) {
+		if dm.MatchEntry(crel, name, isDir) {
 			continue
 		}
 		if isDir {
@@ -315,32 +326,35 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 		if !typ.IsRegular() && typ&fs.ModeSymlink == 0 {
 			continue // sockets, fifos, devices: no build packs them
 		}
-		cabs := filepath.Join(abs, name)
-		fi, err := os.Lstat(cabs)
+		st, kind, err := dh.lstat(name)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return nil, nil, fmt.Errorf("fingerprint: %w", err)
+			return nil, nil, fmt.Errorf("fingerprint: %s: %w", crel, err)
 		}
-		e := &entry{rel: crel, abs: cabs, st: statOf(fi)}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			target, err := os.Readlink(cabs)
+		cabs := abs + string(filepath.Separator) + name
+		e := &entry{rel: crel, abs: cabs, st: st}
+		switch kind {
+		case kindLink:
+			target, err := dh.readlink(name)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
-				return nil, nil, fmt.Errorf("fingerprint: %w", err)
+				return nil, nil, fmt.Errorf("fingerprint: %s: %w", crel, err)
 			}
 			e.link = true
 			e.target = target
 			e.digest = sha256.Sum256([]byte(target))
 			e.have = true
-		} else if !fi.Mode().IsRegular() {
-			continue
-		} else if w.cache != nil {
-			e.digest, e.have = w.cache.lookup(cabs, e.st)
-			e.cached = e.have
+		case kindRegular:
+			if w.cache != nil {
+				e.digest, e.have = w.cache.lookup(cabs, e.st)
+				e.cached = e.have
+			}
+		default:
+			continue // replaced by a directory or special file meanwhile
 		}
 		local = append(local, e)
 	}

@@ -3,16 +3,12 @@
 package fingerprint
 
 import (
-	"io/fs"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-func statOf(fi fs.FileInfo) statInfo {
-	s := statInfo{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		s.ctime = st.Ctimespec.Sec*1e9 + st.Ctimespec.Nsec
-		s.ino = st.Ino
-		s.mode = uint32(st.Mode)
-	}
-	return s
+func setTimes(u *unix.Stat_t, st *syscall.Stat_t) {
+	u.Mtim = unix.Timespec(st.Mtimespec)
+	u.Ctim = unix.Timespec(st.Ctimespec)
 }

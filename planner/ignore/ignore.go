@@ -28,8 +28,9 @@ type pattern struct {
 	text     string // glob, without the leading '!', leading '/' or trailing '/'
 	negate   bool
 	dirOnly  bool // trailing '/'
-	basename bool // no '/' in the pattern: matches the last path component at any depth
-	literal  bool // no glob characters: compare with ==
+	basename bool   // no '/' in the pattern: matches the last path component at any depth
+	literal  bool   // no glob characters: compare with ==
+	suffix   string // for "*literal" basename patterns: match by suffix
 }
 
 // list is the patterns of one .gitignore file (or of the manifest).
@@ -193,6 +194,9 @@ func parsePattern(s string) (pattern, bool) {
 	}
 	p.text = s
 	p.literal = !strings.ContainsAny(s, `*?[\`)
+	if p.basename && len(s) > 1 && s[0] == '*' && !strings.ContainsAny(s[1:], `*?[\`) {
+		p.suffix = s[1:]
+	}
 	return p, true
 }
 
@@ -203,8 +207,11 @@ func (p *pattern) matches(base, rel, name string, isDir bool) bool {
 		return false
 	}
 	if p.basename {
-		if p.literal {
+		switch {
+		case p.literal:
 			return name == p.text
+		case p.suffix != "":
+			return strings.HasSuffix(name, p.suffix)
 		}
 		return wildmatch(p.text, name)
 	}
@@ -285,6 +292,58 @@ func (m *Matcher) MatchEntry(rel string, isDir bool) bool {
 			return false
 		}
 	}
+}
+
+// DirMatcher matches the entries of one directory. It snapshots the
+// .gitignore files that apply to the directory (its own and its
+// parents'), so those must have been added before calling Matcher.Dir.
+type DirMatcher struct {
+	m     *Matcher
+	lists []*list // deepest first
+}
+
+// Dir returns a DirMatcher for the entries of directory dirRel ("" for
+// the root). A walker calls it once per directory, after LoadDir, and
+// saves the per-entry map lookups of MatchEntry.
+func (m *Matcher) Dir(dirRel string) DirMatcher {
+	dirRel = cleanRel(dirRel)
+	d := DirMatcher{m: m}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for dir := dirRel; ; {
+		if l := m.files[dir]; l != nil {
+			d.lists = append(d.lists, l)
+		}
+		if dir == "" {
+			break
+		}
+		if i := strings.LastIndexByte(dir, '/'); i >= 0 {
+			dir = dir[:i]
+		} else {
+			dir = ""
+		}
+	}
+	return d
+}
+
+// MatchEntry is Matcher.MatchEntry for rel, an entry of d's directory
+// whose last component is name.
+func (d DirMatcher) MatchEntry(rel, name string, isDir bool) bool {
+	m := d.m
+	if len(m.always.patterns) > 0 && m.always.lastMatch(rel, name, isDir) != nil {
+		return true
+	}
+	if len(m.extra.patterns) > 0 {
+		if p := m.extra.lastMatch(rel, name, isDir); p != nil {
+			return !p.negate
+		}
+	}
+	for _, l := range d.lists {
+		if p := l.lastMatch(rel, name, isDir); p != nil {
+			return !p.negate
+		}
+	}
+	return false
 }
 
 func cleanRel(rel string) string {

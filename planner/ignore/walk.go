@@ -29,13 +29,14 @@ func (m *Matcher) walkDir(abs, rel string, fn WalkFunc) error {
 	if err := m.LoadDir(abs, rel, ents); err != nil {
 		return err
 	}
+	dm := m.Dir(rel)
 	for _, d := range ents {
 		crel := d.Name()
 		if rel != "" {
 			crel = rel + "/" + crel
 		}
 		isDir := d.IsDir()
-		if m.MatchEntry(crel, isDir) {
+		if dm.MatchEntry(crel, d.Name(), isDir) {
 			continue
 		}
 		err := fn(crel, d)

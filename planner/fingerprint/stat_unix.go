@@ -1,0 +1,101 @@
+//go:build linux || darwin
+
+package fingerprint
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func fromUnix(st *unix.Stat_t) statInfo {
+	return statInfo{
+		size:  st.Size,
+		mtime: int64(st.Mtim.Sec)*1e9 + int64(st.Mtim.Nsec),
+		ctime: int64(st.Ctim.Sec)*1e9 + int64(st.Ctim.Nsec),
+		ino:   uint64(st.Ino),
+		mode:  uint32(st.Mode),
+	}
+}
+
+// statOf converts the result of (*os.File).Stat the same way dirHandle
+// converts fstatat's, so the two compare equal for an unchanged file.
+func statOf(fi fs.FileInfo) statInfo {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return statInfo{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
+	}
+	var u unix.Stat_t
+	u.Size = st.Size
+	u.Ino = st.Ino
+	u.Mode = st.Mode
+	setTimes(&u, st)
+	return fromUnix(&u)
+}
+
+// dirHandle lists a directory and stats its entries relative to the
+// directory's descriptor (fstatat), which saves the kernel a full path
+// lookup per file.
+type dirHandle struct {
+	f  *os.File
+	fd int
+}
+
+func openDir(abs string) (*dirHandle, []fs.DirEntry, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return &dirHandle{f: f, fd: int(f.Fd())}, ents, nil
+}
+
+func (d *dirHandle) close() { d.f.Close() }
+
+// lstat returns the entry's stat and its kind.
+func (d *dirHandle) lstat(name string) (statInfo, fileKind, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return statInfo{}, 0, &fs.PathError{Op: "lstat", Path: name, Err: err}
+		}
+		break
+	}
+	k := kindOther
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		k = kindRegular
+	case unix.S_IFLNK:
+		k = kindLink
+	case unix.S_IFDIR:
+		k = kindDir
+	}
+	return fromUnix(&st), k, nil
+}
+
+func (d *dirHandle) readlink(name string) (string, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Readlinkat(d.fd, name, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
