@@ -27,7 +27,7 @@ import (
 type pattern struct {
 	text     string // glob, without the leading '!', leading '/' or trailing '/'
 	negate   bool
-	dirOnly  bool // trailing '/'
+	dirOnly  bool   // trailing '/'
 	basename bool   // no '/' in the pattern: matches the last path component at any depth
 	literal  bool   // no glob characters: compare with ==
 	suffix   string // for "*literal" basename patterns: match by suffix
