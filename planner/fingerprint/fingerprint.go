@@ -168,9 +168,11 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	w := &walker{
 		ctx:    ctx,
 		cancel: cancel,
-		m:      ignore.New(ignore.Options{Exclude: opts.Exclude}),
 		sem:    make(chan struct{}, workers),
 		cache:  opts.Cache,
+	}
+	if err := w.parentIgnores(abs, opts.Exclude); err != nil {
+		return Result{}, err
 	}
 	w.wg.Add(1)
 	go w.dir(abs, "")
@@ -240,6 +242,7 @@ type walker struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	m      *ignore.Matcher
+	prefix string // root's path inside its git work tree + "/", or ""
 	sem    chan struct{}
 	cache  *StatCache
 	wg     sync.WaitGroup
@@ -304,10 +307,14 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 	if rel != "" && skipDirByContent(filepath.Base(abs), ents) {
 		return nil, nil, nil
 	}
-	if err := w.m.LoadDir(abs, rel, ents); err != nil {
+	mrel := w.prefix + rel // rel as the matcher sees it
+	if rel == "" {
+		mrel = strings.TrimSuffix(w.prefix, "/")
+	}
+	if err := w.m.LoadDir(abs, mrel, ents); err != nil {
 		return nil, nil, fmt.Errorf("fingerprint: %w", err)
 	}
-	dm := w.m.Dir(rel)
+	dm := w.m.Dir(mrel)
 	for _, d := range ents {
 		name := d.Name()
 		typ := d.Type()
@@ -316,7 +323,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 			continue
 		}
 		crel := joinRel(rel, name)
-		if dm.MatchEntry(crel, name, isDir) {
+		if dm.MatchEntry(w.prefix+crel, name, isDir) {
 			continue
 		}
 		if isDir {
@@ -359,6 +366,52 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 		local = append(local, e)
 	}
 	return subdirs, local, nil
+}
+
+// parentIgnores sets up the matcher. When root lies inside a git work
+// tree (a plugin inside the ado checkout, say), the .gitignore files of
+// the directories between the work tree's top and root apply too, as
+// they do for git. The search stops at the nearest directory holding
+// .git; root holding .git itself needs nothing above it.
+func (w *walker) parentIgnores(abs string, exclude []string) error {
+	top := ""
+	for d := abs; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			top = d
+			break
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			break
+		}
+		d = up
+	}
+	if top == "" || top == abs {
+		w.m = ignore.New(ignore.Options{Exclude: exclude})
+		return nil
+	}
+	pre, err := filepath.Rel(top, abs)
+	if err != nil {
+		return err
+	}
+	pre = filepath.ToSlash(pre)
+	w.prefix = pre + "/"
+	w.m = ignore.New(ignore.Options{Exclude: exclude, Base: pre})
+	parts := strings.Split(pre, "/")
+	dir, rel := top, ""
+	for i := 0; i < len(parts); i++ {
+		p := filepath.Join(dir, ".gitignore")
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("fingerprint: %w", err)
+			}
+			w.m.AddFile(rel, b)
+		}
+		dir = filepath.Join(dir, parts[i])
+		rel = joinRel(rel, parts[i])
+	}
+	return nil
 }
 
 // hashAll hashes the entries' contents with a bounded pool of workers,

@@ -683,3 +683,56 @@ func genTree(b testing.TB, root string, n int) {
 	}
 	os.WriteFile(filepath.Join(root, ".gitignore"), []byte("*.log\n__pycache__/\n"), 0o644)
 }
+
+// A source inside a git work tree (a plugin inside the ado checkout)
+// honours the .gitignore files above it, as git does; the answer is
+// checked against git ls-files.
+func TestParentGitignoresAgreeWithGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	top := t.TempDir()
+	tree{
+		".gitignore":                  "*.log\n/plugins/p/local/\n/plugins/p/only-here.txt\ngen/\n",
+		"plugins/.gitignore":          "*.tmp\n!keep.tmp\n",
+		"plugins/p/.gitignore":        "!important.log\n",
+		"plugins/p/pyproject.toml":    "[project]\n",
+		"plugins/p/src/a.py":          "a",
+		"plugins/p/src/x.log":         "log",
+		"plugins/p/important.log":     "kept by the plugin's own .gitignore",
+		"plugins/p/local/y":           "local",
+		"plugins/p/src/local/z":       "not anchored here",
+		"plugins/p/only-here.txt":     "ignored",
+		"plugins/p/src/only-here.txt": "kept",
+		"plugins/p/src/gen/g.py":      "generated",
+		"plugins/p/w.tmp":             "tmp",
+		"plugins/p/keep.tmp":          "kept",
+		"plugins/other/o.py":          "outside the source",
+	}.write(t, top)
+	cmd := exec.Command("git", "init", "-q")
+	cmd.Dir = top
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	src := filepath.Join(top, "plugins", "p")
+	cmd = exec.Command("git", "-c", "core.excludesFile=/dev/null", "ls-files", "--others", "--exclude-standard", ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Fields(string(out))
+	if exp := []string{".gitignore", "important.log", "keep.tmp", "pyproject.toml", "src/a.py", "src/local/z", "src/only-here.txt"}; !reflect.DeepEqual(want, exp) {
+		t.Fatalf("git itself lists %q, test expected %q", want, exp)
+	}
+	got := paths(fp(t, src, Options{}))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("files:\n got %q\ngit %q", got, want)
+	}
+	// Exclude stays relative to the source root, not the work tree.
+	got = paths(fp(t, src, Options{Exclude: []string{"/src/a.py", "/plugins/"}}))
+	if strings.Contains(strings.Join(got, " "), "src/a.py") || len(got) != len(want)-1 {
+		t.Fatalf("with exclude: %q", got)
+	}
+}

@@ -53,6 +53,11 @@ type Options struct {
 	// IgnoreFiles names the per-directory ignore files Walk reads, in
 	// order of increasing precedence. Default: [".gitignore"].
 	IgnoreFiles []string
+	// Base is the directory, relative to the matcher's root, that
+	// Exclude and Always patterns are relative to ("" = the root). It is
+	// set when the matcher's root is a parent of the source root, so as
+	// to apply the .gitignore files above a source inside a repository.
+	Base string
 }
 
 // Matcher decides whether paths are ignored. The zero value is not
@@ -73,7 +78,9 @@ func New(opts Options) *Matcher {
 	if len(m.ignoreFiles) == 0 {
 		m.ignoreFiles = []string{".gitignore"}
 	}
-	m.extra = list{patterns: parseLines(opts.Exclude)}
+	base := cleanRel(opts.Base)
+	m.extra = list{base: base, patterns: parseLines(opts.Exclude)}
+	m.always.base = base
 	for _, l := range opts.Always {
 		l = trimTrailingSpaces(l)
 		if l == "" || l[0] == '#' {
