@@ -8,48 +8,22 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
-)
 
-// repoRoot walks up from the test's working directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/adopipe/adopipe/internal/raytest"
+)
 
 // missing skips the test, or fails it when CI=true (the real tier must run
 // in CI).
 func missing(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but "+format, args...)
-	}
-	t.Skipf(format, args...)
+	raytest.Missing(t, format, args...)
 }
 
 // pythonForTests locates the interpreter with pypa/build installed:
 // $ADOPIPE_PYTHON, else <repo>/.venv/bin/python (made by `make venv`).
 func pythonForTests(t testing.TB) string {
 	t.Helper()
-	py := os.Getenv("ADOPIPE_PYTHON")
-	if py == "" {
-		py = filepath.Join(repoRoot(t), ".venv", "bin", "python")
-	}
-	if _, err := os.Stat(py); err != nil {
-		missing(t, "python not found at %s (run `make venv` or set ADOPIPE_PYTHON)", py)
-	}
+	py := raytest.RequirePython(t)
 	if out, err := exec.Command(py, "-c", "import build").CombinedOutput(); err != nil {
 		missing(t, "%s cannot import build: %v\n%s", py, err, out)
 	}
