@@ -69,7 +69,10 @@ type Stats struct {
 type Result struct {
 	Digest string // hex sha256 over Files
 	Files  []File // sorted by Path
-	Stats  Stats
+	// Dirs lists the directories walked ("." for the root), sorted: the
+	// ones a watcher needs to watch. Not part of the digest.
+	Dirs  []string
+	Stats Stats
 }
 
 // DefaultIgnores lists what is never part of a fingerprint, in gitignore
@@ -181,6 +184,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		return Result{}, err
 	}
 	entries := w.entries
+	sort.Strings(w.dirs)
 
 	var res Result
 	// Hash what the cache could not vouch for.
@@ -229,6 +233,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		res.Files = append(res.Files, f)
 	}
 	res.Digest = hex.EncodeToString(h.Sum(nil))
+	res.Dirs = w.dirs
 	res.Stats.Files = len(res.Files)
 	for _, e := range todo {
 		if !e.gone {
@@ -249,6 +254,7 @@ type walker struct {
 
 	mu      sync.Mutex
 	entries []*entry
+	dirs    []string
 }
 
 func (w *walker) fail(err error) { w.cancel(err) }
@@ -262,17 +268,23 @@ func (w *walker) dir(abs, rel string) {
 	case <-w.ctx.Done():
 		return
 	}
-	subdirs, local, err := w.list(abs, rel)
+	subdirs, local, skipped, err := w.list(abs, rel)
 	<-w.sem
 	if err != nil {
 		w.fail(err)
 		return
 	}
-	if len(local) > 0 {
-		w.mu.Lock()
-		w.entries = append(w.entries, local...)
-		w.mu.Unlock()
+	if skipped {
+		return
 	}
+	w.mu.Lock()
+	w.entries = append(w.entries, local...)
+	if rel == "" {
+		w.dirs = append(w.dirs, ".")
+	} else {
+		w.dirs = append(w.dirs, rel)
+	}
+	w.mu.Unlock()
 	for _, s := range subdirs {
 		w.wg.Add(1)
 		go w.dir(filepath.Join(abs, s), joinRel(rel, s))
@@ -295,24 +307,24 @@ const (
 	kindDir
 )
 
-func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err error) {
+func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skipped bool, err error) {
 	dh, ents, err := openDir(abs)
 	if err != nil {
 		if rel != "" && errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, nil // removed while walking
+			return nil, nil, true, nil // removed while walking
 		}
-		return nil, nil, fmt.Errorf("fingerprint: %w", err)
+		return nil, nil, false, fmt.Errorf("fingerprint: %w", err)
 	}
 	defer dh.close()
 	if rel != "" && skipDirByContent(filepath.Base(abs), ents) {
-		return nil, nil, nil
+		return nil, nil, true, nil
 	}
 	mrel := w.prefix + rel // rel as the matcher sees it
 	if rel == "" {
 		mrel = strings.TrimSuffix(w.prefix, "/")
 	}
 	if err := w.m.LoadDir(abs, mrel, ents); err != nil {
-		return nil, nil, fmt.Errorf("fingerprint: %w", err)
+		return nil, nil, false, fmt.Errorf("fingerprint: %w", err)
 	}
 	dm := w.m.Dir(mrel)
 	for _, d := range ents {
@@ -338,7 +350,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return nil, nil, fmt.Errorf("fingerprint: %s: %w", crel, err)
+			return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 		}
 		cabs := abs + string(filepath.Separator) + name
 		e := &entry{rel: crel, abs: cabs, st: st}
@@ -349,7 +361,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
-				return nil, nil, fmt.Errorf("fingerprint: %s: %w", crel, err)
+				return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 			}
 			e.link = true
 			e.target = target
@@ -365,7 +377,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, err er
 		}
 		local = append(local, e)
 	}
-	return subdirs, local, nil
+	return subdirs, local, false, nil
 }
 
 // parentIgnores sets up the matcher. When root lies inside a git work

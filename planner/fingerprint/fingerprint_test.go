@@ -129,6 +129,10 @@ func TestVisibleFiles(t *testing.T) {
 			}
 		}
 	}
+	wantDirs := []string{".", "scripts", "src", "src/p", "src/p/build", "src/p/data", "src/p/sub"}
+	if !reflect.DeepEqual(r.Dirs, wantDirs) {
+		t.Errorf("dirs:\n got %q\nwant %q", r.Dirs, wantDirs)
+	}
 	if r.Stats.Files != len(sampleVisible) || r.Stats.Hashed != len(sampleVisible)-1 || r.Stats.Cached != 0 {
 		t.Errorf("stats %+v", r.Stats)
 	}
