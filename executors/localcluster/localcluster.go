@@ -203,7 +203,13 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 	cmd.Stdout = logF
 	cmd.Stderr = logF
 	cmd.Dir = opts.StateDir
-	cmd.Env = append(append(os.Environ(), "RAY_USAGE_STATS_ENABLED=0"), opts.Env...)
+	cmd.Env = append(os.Environ(),
+		"RAY_USAGE_STATS_ENABLED=0",
+		// On SIGTERM Ray marks the node draining and waits up to 30 s for
+		// running work (Serve's use case). Stop ends jobs itself first.
+		"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0",
+	)
+	cmd.Env = append(cmd.Env, opts.Env...)
 	cmd.SysProcAttr = sysProcAttr(opts.DieWithParent)
 	address := "http://127.0.0.1:" + strconv.Itoa(ports.Dashboard)
 	opts.logf("starting Ray head at %s (log %s)", address, logPath)
@@ -455,6 +461,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 				unlock = u
 			}
 		}
+		c.stopJobs(ctx)
 		c.stopErr = c.kill(ctx)
 		if c.stateDir != "" {
 			if r, err := ReadRecord(c.stateDir); err == nil && r.PID == c.PID {
@@ -469,6 +476,65 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		}
 	})
 	return c.stopErr
+}
+
+// stopJobs asks the head to stop its pending and running jobs and waits
+// (at most 15 s) until they end, so their entrypoints get SIGTERM and a
+// chance to record an interrupted operation before the head goes away.
+func (c *Cluster) stopJobs(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	active := func() []string {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Address+"/api/jobs/", nil)
+		if err != nil {
+			return nil
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		var jobs []struct {
+			SubmissionID *string `json:"submission_id"`
+			Status       string  `json:"status"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&jobs) != nil {
+			return nil
+		}
+		var ids []string
+		for _, j := range jobs {
+			if j.SubmissionID != nil && (j.Status == "PENDING" || j.Status == "RUNNING") {
+				ids = append(ids, *j.SubmissionID)
+			}
+		}
+		return ids
+	}
+	ids := active()
+	if len(ids) == 0 {
+		return
+	}
+	if c.log != nil {
+		fmt.Fprintf(c.log, "stopping %d job(s) on the local Ray head before shutting it down\n", len(ids))
+	}
+	for _, id := range ids {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Address+"/api/jobs/"+id+"/stop", nil)
+		if err != nil {
+			continue
+		}
+		if resp, err := httpClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for len(active()) > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // kill terminates the head's process group: SIGTERM to the leader, wait,

@@ -3,6 +3,7 @@ package localcluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -99,6 +100,21 @@ func TestRealStartFindStop(t *testing.T) {
 		t.Fatalf("second Start on a live state dir: %v", err)
 	}
 
+	// A running job must not outlive the head.
+	// A unique duration makes the job's sleep process easy to find.
+	marker := fmt.Sprintf("600.%09d", time.Now().UnixNano()%1e9)
+	jobBody := fmt.Sprintf(`{"entrypoint": "sleep %s"}`, marker)
+	resp, err := http.Post(c.Address+"/api/jobs/", "application/json", strings.NewReader(jobBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("submitting a job: %s %s", resp.Status, b)
+	}
+	waitFor(t, "the job's process", func() bool { return len(procsWith(marker)) > 0 })
+
 	// Stop through the found handle (as a later adopipe invocation would).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -113,6 +129,7 @@ func TestRealStartFindStop(t *testing.T) {
 	if _, ok := getVersion(t, c.Address); ok {
 		t.Fatalf("%s still answers after Stop", c.Address)
 	}
+	waitFor(t, "the job's process to end", func() bool { return len(procsWith(marker)) == 0 })
 	if _, err := os.Stat(filepath.Join(dir, localcluster.RecordFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("record still present after Stop: %v", err)
 	}
@@ -190,5 +207,34 @@ func TestRealTwoClustersDoNotCollide(t *testing.T) {
 	}
 	if !b.Alive() {
 		t.Fatal("second head died")
+	}
+}
+
+// procsWith returns the pids whose command line contains s.
+func procsWith(s string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(b), s) && !gone(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// waitFor polls cond until it holds or a minute passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
 	}
 }
