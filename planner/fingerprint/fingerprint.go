@@ -327,6 +327,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 		return nil, nil, false, fmt.Errorf("fingerprint: %w", err)
 	}
 	dm := w.m.Dir(mrel)
+	slab := make([]entry, 0, len(ents)) // never grows: pointers stay valid
 	for _, d := range ents {
 		name := d.Name()
 		typ := d.Type()
@@ -353,7 +354,8 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 		}
 		cabs := abs + string(filepath.Separator) + name
-		e := &entry{rel: crel, abs: cabs, st: st}
+		slab = append(slab, entry{rel: crel, abs: cabs, st: st})
+		e := &slab[len(slab)-1]
 		switch kind {
 		case kindLink:
 			target, err := dh.readlink(name)

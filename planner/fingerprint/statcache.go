@@ -78,8 +78,8 @@ func LoadStatCache(path string) *StatCache {
 	if err != nil {
 		return c
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
 		return c
 	}
 	entries, ok := decodeCache(data)
@@ -105,6 +105,10 @@ func decodeCache(data []byte) (map[string]*cacheEntry, bool) {
 	}
 	body = body[k:]
 	entries := make(map[string]*cacheEntry, n)
+	// One allocation for all keys and one for all entries.
+	all := string(body)
+	keyBase := len(body)
+	slab := make([]cacheEntry, n)
 	uv := func() (uint64, bool) {
 		v, k := binary.Uvarint(body)
 		if k <= 0 {
@@ -126,9 +130,10 @@ func decodeCache(data []byte) (map[string]*cacheEntry, bool) {
 		if !ok || l > uint64(len(body)) {
 			return nil, false
 		}
-		p := string(body[:l])
+		off := keyBase - len(body)
+		p := all[off : off+int(l)]
 		body = body[l:]
-		e := &cacheEntry{}
+		e := &slab[i]
 		var ok1, ok2, ok3, ok4, ok5, ok6 bool
 		var mode uint64
 		e.st.size, ok1 = sv()
