@@ -73,6 +73,8 @@ type JobStep struct {
 	Wheels []string `json:"wheels,omitempty"`
 	// PreviousJobID is the job submitted for earlier inputs, if any.
 	PreviousJobID string `json:"previous_job_id,omitempty"`
+	// Inputs are the per-input digests, recorded in state on submission.
+	Inputs Inputs `json:"-"`
 }
 
 // Summary counts a plan's actions.

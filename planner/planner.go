@@ -171,6 +171,7 @@ func jobStep(cfg *manifest.Config, op *manifest.Operation, inputs Inputs, st *st
 		InputDigest:  digest,
 		SubmissionID: SubmissionID(op.Name, digest),
 		Wheels:       operationWheels(cfg, op),
+		Inputs:       inputs,
 	}
 	prev, submitted := st.Operations[op.Name]
 	switch {

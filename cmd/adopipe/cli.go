@@ -70,7 +70,7 @@ submits ado operations to Ray clusters, all from one declarative manifest, ado.h
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	a.global.register(root)
-	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand())
+	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand(), a.applyCommand())
 	return root
 }
 

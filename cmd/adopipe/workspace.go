@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
@@ -21,6 +22,7 @@ type workspace struct {
 	cache     *wheelcache.Cache
 	state     *state.State
 	unlock    func() error
+	mu        sync.Mutex // guards state writes from concurrent followers
 }
 
 // stateFlags are the flags of commands that read or write state.
@@ -80,4 +82,18 @@ func (ws *workspace) planner() *planner.Planner {
 		}
 		return filepath.Base(path), true
 	})
+}
+
+// recordStatus keeps the last status seen for an operation's job. The
+// state is only touched when the job is still the one recorded.
+func (ws *workspace) recordStatus(op, jobID, status string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	st, ok := ws.state.Operations[op]
+	if !ok || st.JobID != jobID || st.Status == status {
+		return
+	}
+	st.Status = status
+	ws.state.Operations[op] = st
+	_ = state.Save(ws.statePath, ws.state)
 }

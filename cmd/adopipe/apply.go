@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/planner/state"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// exitStopped is apply --follow's status when a job was stopped.
+const exitStopped = 4
+
+type applyFlags struct {
+	sf          stateFlags
+	autoApprove bool
+	follow      bool
+	asJSON      bool
+	parallelism int
+}
+
+func (a *app) applyCommand() *cobra.Command {
+	var af applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply [OPERATION...] [PLANFILE]",
+		Short: "Build changed wheels, stage, upload and submit the jobs",
+		Long: `Apply plans (or takes a plan saved by "adopipe plan --out"), asks for
+confirmation, brings up the cluster connection (a local Ray head or a
+kept-alive port-forward), builds the changed wheels in parallel, stages each
+job directory, uploads it and submits the job through Ray's Jobs API. Every
+completed step is recorded in the state, so an interrupted apply resumes
+without submitting anything twice.
+
+With --follow it streams the jobs' logs and exits with their result:
+0 SUCCEEDED, 1 FAILED, 4 STOPPED.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runApply(cmd.Context(), args, af)
+		},
+	}
+	af.sf.register(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&af.autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	f.BoolVar(&af.follow, "follow", false, "stream the jobs' logs until they end and exit with their result")
+	f.BoolVar(&af.asJSON, "json", false, "print one JSON event per line (requires --auto-approve)")
+	f.IntVar(&af.parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	return cmd
+}
+
+func (a *app) runApply(parent context.Context, args []string, af applyFlags) error {
+	ctx, stop := a.interruptible(parent)
+	defer stop()
+	ops, planFile, err := splitPlanFile(args)
+	if err != nil {
+		return err
+	}
+	if af.asJSON && !af.autoApprove && planFile == "" {
+		return fmt.Errorf("--json needs --auto-approve: there is no way to answer a prompt in JSON mode")
+	}
+	ws, err := a.openWorkspace(ctx, af.sf, "adopipe apply")
+	if err != nil {
+		return err
+	}
+	defer ws.close()
+	var saved *state.PlanFile
+	if planFile != "" {
+		if saved, err = state.ReadPlanFile(planFile); err != nil {
+			return err
+		}
+		if ops, err = savedPlanOperations(saved); err != nil {
+			return err
+		}
+	}
+	pl := ws.planner()
+	plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: ops})
+	if err != nil {
+		return err
+	}
+	if err := pl.SaveCaches(); err != nil {
+		a.warn("could not save the fingerprint caches: %v", err)
+	}
+	if saved != nil {
+		if err := state.CheckFresh(saved, ws.state.Serial, ws.state.Lineage, plan.InputsDigest); err != nil {
+			return fmt.Errorf("%s: %w", planFile, err)
+		}
+	}
+	view := a.newApplyView(af.asJSON)
+	view.plan(plan)
+	if !plan.HasChanges() && !af.follow {
+		return nil
+	}
+	if plan.HasChanges() && saved == nil && !af.autoApprove {
+		if err := a.confirm(); err != nil {
+			return err
+		}
+	}
+
+	connector := &pipeline.Connector{
+		WorkDir: ws.workDir,
+		RayBin:  findRay(ws.cfg.Build.Python),
+		Log:     view.logf,
+	}
+	defer connector.Close()
+	outcome, applyErr := pipeline.Apply(ctx, pipeline.Options{
+		Config:      ws.cfg,
+		Plan:        plan,
+		State:       ws.state,
+		StatePath:   ws.statePath,
+		WorkDir:     ws.workDir,
+		Cache:       ws.cache,
+		Parallelism: af.parallelism,
+		Connector:   connector,
+		Events:      view.event,
+	})
+	view.outcome(outcome)
+	if applyErr != nil {
+		a.printError(applyErr)
+		if !af.follow {
+			return exitCodeError{exitError}
+		}
+	}
+	if af.follow {
+		code := a.follow(ctx, ws, connector, outcome, view)
+		if applyErr != nil && code == exitOK {
+			code = exitError
+		}
+		if code != exitOK {
+			return exitCodeError{code}
+		}
+	}
+	return nil
+}
+
+// splitPlanFile separates operation names from a saved plan file argument:
+// an argument naming an existing file is a plan file, as in Terraform.
+func splitPlanFile(args []string) (ops []string, planFile string, err error) {
+	for _, arg := range args {
+		if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
+			if planFile != "" {
+				return nil, "", fmt.Errorf("more than one plan file given: %s and %s", planFile, arg)
+			}
+			planFile = arg
+			continue
+		}
+		ops = append(ops, arg)
+	}
+	if planFile != "" && len(ops) > 0 {
+		return nil, "", fmt.Errorf("a saved plan already selects its operations; drop %s or the plan file", strings.Join(ops, ", "))
+	}
+	return ops, planFile, nil
+}
+
+func savedPlanOperations(pf *state.PlanFile) ([]string, error) {
+	var p planner.Plan
+	if err := jsonUnmarshal(pf.Plan, &p); err != nil {
+		return nil, fmt.Errorf("saved plan: %w", err)
+	}
+	var ops []string
+	for _, j := range p.Jobs {
+		ops = append(ops, j.Operation)
+	}
+	return ops, nil
+}
+
+// confirm asks on a terminal, like Terraform; without one it refuses, so
+// a script never applies by accident.
+func (a *app) confirm() error {
+	f, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return fmt.Errorf("standard input is not a terminal, so apply cannot ask for confirmation; review the plan and pass --auto-approve")
+	}
+	fmt.Fprint(a.stdout, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintln(a.stdout, "\nApply cancelled.")
+		return exitCodeError{exitError}
+	}
+	return nil
+}
+
+// jobLogPrefix labels log lines when several jobs are followed at once.
+func jobLogPrefix(n int, op string) string {
+	if n <= 1 {
+		return ""
+	}
+	return op + " | "
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/planner"
+)
+
+// applyView shows an apply as plain lines or, with --json, as one JSON
+// event per line.
+type applyView struct {
+	a      *app
+	asJSON bool
+	mu     sync.Mutex
+	enc    *json.Encoder
+}
+
+func (a *app) newApplyView(asJSON bool) *applyView {
+	return &applyView{a: a, asJSON: asJSON, enc: json.NewEncoder(a.stdout)}
+}
+
+func (v *applyView) json(kind string, fields map[string]any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fields["type"] = kind
+	fields["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	_ = v.enc.Encode(fields)
+}
+
+func (v *applyView) plan(p *planner.Plan) {
+	if v.asJSON {
+		v.json("plan", map[string]any{"plan": p})
+		return
+	}
+	v.a.renderPlan(p)
+}
+
+func (v *applyView) logf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if v.asJSON {
+		v.json("log", map[string]any{"message": msg})
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintln(v.a.stdout, msg)
+}
+
+func (v *applyView) event(e pipeline.Event) {
+	if v.asJSON {
+		b, _ := json.Marshal(e)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		v.json(e.Type, m)
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	w := v.a.stdout
+	secs := e.Elapsed.Seconds()
+	switch e.Type {
+	case pipeline.EventBuildStart:
+		fmt.Fprintf(w, "wheel %s: building (log: %s)\n", e.Name, e.LogPath)
+	case pipeline.EventBuildDone:
+		fmt.Fprintf(w, "wheel %s: built %s in %.1fs\n", e.Name, e.Wheel, secs)
+	case pipeline.EventBuildFailed:
+		fmt.Fprintf(w, "wheel %s: FAILED after %.1fs: %s\n", e.Name, secs, e.Error)
+	case pipeline.EventCached:
+		fmt.Fprintf(w, "wheel %s: cached %s\n", e.Name, e.Wheel)
+	case pipeline.EventSkipped:
+		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Error)
+	case pipeline.EventSubmit:
+		fmt.Fprintf(w, "job %s: %s as %s\n", e.Name, e.Message, e.JobID)
+	case pipeline.EventJobStatus:
+		fmt.Fprintf(w, "job %s: %s %s\n", e.Name, e.Status, e.Message)
+	default:
+		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Message)
+	}
+}
+
+func (v *applyView) outcome(o *pipeline.Outcome) {
+	if v.asJSON {
+		jobs := []map[string]any{}
+		for _, j := range o.Jobs {
+			m := map[string]any{"operation": j.Operation, "job_id": j.JobID, "submitted": j.Submitted, "dashboard": j.DashboardURL()}
+			if j.Err != nil {
+				m["error"] = j.Err.Error()
+			}
+			jobs = append(jobs, m)
+		}
+		v.json("summary", map[string]any{
+			"built": o.Built, "cached": o.Cached, "submitted": o.Submitted,
+			"already_submitted": o.AlreadySubmitted, "failed": o.Fail, "jobs": jobs,
+		})
+		return
+	}
+	w := v.a.stdout
+	for _, j := range o.Jobs {
+		if j.Err == nil && j.JobID != "" {
+			fmt.Fprintf(w, "job %s: %s  %s\n", j.Operation, j.JobID, j.DashboardURL())
+		}
+	}
+	fmt.Fprintf(w, "\nApply complete: %d built, %d cached, %d submitted, %d already submitted, %d failed.\n",
+		o.Built, o.Cached, o.Submitted, o.AlreadySubmitted, o.Fail)
+}

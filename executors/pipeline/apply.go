@@ -1,0 +1,230 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/executors/wheelbuild"
+	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/planner/state"
+)
+
+// Options is what Apply needs. The caller holds the state lock.
+type Options struct {
+	Config    *manifest.Config
+	Plan      *planner.Plan
+	State     *state.State
+	StatePath string
+	WorkDir   string
+	Cache     *wheelcache.Cache
+	// Parallelism bounds concurrent builds; 0 means the number of cores.
+	Parallelism int
+	Connector   *Connector
+	// Events receives progress; it may be called from several goroutines
+	// but never concurrently.
+	Events func(Event)
+}
+
+// Outcome says what an apply did.
+type Outcome struct {
+	Built, Cached                     int
+	Submitted, AlreadySubmitted, Fail int
+	Jobs                              []JobOutcome
+}
+
+// JobOutcome is one operation's result.
+type JobOutcome struct {
+	Operation string
+	Cluster   string
+	JobID     string
+	// Address is the dashboard the job was submitted to.
+	Address string
+	// Submitted is false when the job was already submitted for these
+	// inputs (by an earlier apply, or found on the cluster by its id).
+	Submitted bool
+	Err       error
+	conn      *Connection
+}
+
+// DashboardURL links the job in Ray's dashboard.
+func (j JobOutcome) DashboardURL() string {
+	if j.Address == "" || j.JobID == "" {
+		return ""
+	}
+	return j.Address + "/#/jobs/" + j.JobID
+}
+
+// Client is the Jobs client the job was submitted through.
+func (j JobOutcome) Client() *rayjobs.Client {
+	if j.conn == nil {
+		return nil
+	}
+	return j.conn.Client
+}
+
+type runner struct {
+	Options
+	mu     sync.Mutex // guards State, Events and the outcome
+	wheels map[string]stage.Wheel
+	failed map[string]error // wheel name -> build error
+	out    Outcome
+}
+
+// Apply carries the plan out. Independent operations go ahead when one
+// fails; the returned error is non-nil when any step failed, and the
+// Outcome says which.
+func Apply(ctx context.Context, opts Options) (*Outcome, error) {
+	r := &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}}
+	r.buildWheels(ctx)
+	for _, job := range r.Plan.Jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		jo := r.runJob(ctx, job)
+		r.mu.Lock()
+		r.out.Jobs = append(r.out.Jobs, jo)
+		r.mu.Unlock()
+	}
+	var errs []error
+	for name, err := range r.failed {
+		errs = append(errs, fmt.Errorf("wheel %s: %w", name, err))
+	}
+	for _, j := range r.out.Jobs {
+		if j.Err != nil {
+			errs = append(errs, fmt.Errorf("operation %s: %w", j.Operation, j.Err))
+		}
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	r.out.Fail = len(r.failed)
+	for _, j := range r.out.Jobs {
+		if j.Err != nil {
+			r.out.Fail++
+		}
+	}
+	return &r.out, errors.Join(errs...)
+}
+
+func (r *runner) emit(e Event) {
+	if r.Events != nil {
+		r.Events(e)
+	}
+}
+
+// save records the state; called with r.mu held.
+func (r *runner) save() error {
+	return state.Save(r.StatePath, r.State)
+}
+
+// buildWheels builds the wheels the plan marks, in parallel, and takes the
+// others from the cache. Each finished wheel enters the cache and the state
+// at once, so an interrupted apply keeps what it finished.
+func (r *runner) buildWheels(ctx context.Context) {
+	var reqs []wheelbuild.Request
+	steps := map[string]planner.WheelStep{}
+	for _, w := range r.Plan.Wheels {
+		steps[w.Name] = w
+		if w.Action == planner.ActionCached {
+			if err := r.useCached(w); err == nil {
+				continue
+			}
+			// A damaged cache entry is rebuilt, not fatal.
+		}
+		reqs = append(reqs, wheelbuild.Request{
+			Name:        w.Name,
+			SourceDir:   w.SourceDir,
+			Python:      r.Config.Build.Python,
+			Frontend:    r.Config.Build.Frontend,
+			NoIsolation: !r.Config.Build.Isolation,
+			LogPath:     filepath.Join(r.WorkDir, "logs", "build-"+w.Name+".log"),
+			OutDir:      r.Cache.Root,
+			Timeout:     r.Config.Build.Timeout,
+		})
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	if err := os.MkdirAll(r.Cache.Root, 0o755); err != nil {
+		for _, req := range reqs {
+			r.failed[req.Name] = err
+		}
+		return
+	}
+	wheelbuild.BuildAll(ctx, reqs, r.Parallelism, func(e wheelbuild.Event) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		switch e.Kind {
+		case wheelbuild.EventStart:
+			r.emit(Event{Type: EventBuildStart, Name: e.Name, LogPath: e.LogPath})
+		case wheelbuild.EventFailed:
+			r.failed[e.Name] = e.Err
+			r.emit(Event{Type: EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Error: e.Err.Error()})
+		case wheelbuild.EventDone:
+			if err := r.recordBuilt(steps[e.Name], e.Result); err != nil {
+				r.failed[e.Name] = err
+				r.emit(Event{Type: EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, Error: err.Error()})
+				return
+			}
+			r.out.Built++
+			r.emit(Event{Type: EventBuildDone, Name: e.Name, Wheel: e.Result.FileName, Elapsed: e.Elapsed, LogPath: e.LogPath})
+		}
+	})
+}
+
+// recordBuilt moves a fresh wheel into the cache and records it; called
+// with r.mu held.
+func (r *runner) recordBuilt(step planner.WheelStep, res wheelbuild.Result) error {
+	defer os.RemoveAll(filepath.Dir(res.WheelPath))
+	path, sha, err := r.Cache.Put(step.Fingerprint, res.WheelPath)
+	if err != nil {
+		return fmt.Errorf("caching the wheel: %w", err)
+	}
+	r.wheels[step.Name] = stage.Wheel{Path: path, FileName: filepath.Base(path), SHA256: sha}
+	r.State.Plugins[step.Name] = state.PluginState{
+		Fingerprint: step.Fingerprint,
+		Wheel: state.WheelRecord{
+			FileName:     filepath.Base(path),
+			SHA256:       sha,
+			Distribution: res.Distribution,
+			Version:      res.Version,
+			BuiltAt:      time.Now().UTC(),
+		},
+	}
+	return r.save()
+}
+
+// useCached takes a verified wheel from the cache, recording it in the
+// state when the state knew another fingerprint (a branch switched back).
+func (r *runner) useCached(step planner.WheelStep) error {
+	path, sha, ok, err := r.Cache.Get(step.Fingerprint)
+	if !ok {
+		if err == nil {
+			err = fmt.Errorf("no cached wheel for fingerprint %s", step.Fingerprint[:12])
+		}
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.wheels[step.Name] = stage.Wheel{Path: path, FileName: filepath.Base(path), SHA256: sha}
+	r.out.Cached++
+	r.emit(Event{Type: EventCached, Name: step.Name, Wheel: filepath.Base(path)})
+	if prev := r.State.Plugins[step.Name]; prev.Fingerprint != step.Fingerprint || prev.Wheel.SHA256 != sha {
+		rec := state.WheelRecord{FileName: filepath.Base(path), SHA256: sha}
+		if info, err := wheelbuild.InspectWheel(path); err == nil {
+			rec.Distribution, rec.Version = info.Distribution, info.Version
+		}
+		r.State.Plugins[step.Name] = state.PluginState{Fingerprint: step.Fingerprint, Wheel: rec}
+		return r.save()
+	}
+	return nil
+}

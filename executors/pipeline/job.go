@@ -1,0 +1,187 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/planner/state"
+)
+
+// JobDir is where an operation's job directory is staged.
+func JobDir(workDir, operation string) string { return filepath.Join(workDir, "jobs", operation) }
+
+// StageSpec is the job directory of an operation, given its wheels in
+// install order.
+func StageSpec(cfg *manifest.Config, op *manifest.Operation, wheels []stage.Wheel, address string) stage.Spec {
+	spec := stage.Spec{
+		Wheels:        wheels,
+		Context:       op.Context.Src,
+		ContextName:   op.Context.Dst,
+		Operation:     op.Operation.Src,
+		OperationName: op.Operation.Dst,
+		Env:           cfg.JobEnv(op, manifest.RecommendedEnv).Plain(),
+		Entrypoint:    op.Entrypoint(),
+		Address:       address,
+	}
+	for _, pl := range op.Plugins {
+		if !pl.FromSource() {
+			spec.Pip = append(spec.Pip, pl.Pip)
+		}
+	}
+	spec.Pip = append(spec.Pip, op.Pip...)
+	if cfg.Ado != nil && cfg.Ado.Version != "" {
+		spec.AdoVersion = cfg.Ado.Version
+	}
+	for _, f := range op.Files {
+		spec.Files = append(spec.Files, stage.File{Src: f.Src, Dst: f.Dst})
+	}
+	return spec
+}
+
+// runJob stages, uploads and submits one operation's job.
+func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
+	op := r.Config.Operations[job.Operation]
+	jo := JobOutcome{Operation: job.Operation, Cluster: job.Cluster, JobID: job.SubmissionID}
+	if job.Action == planner.ActionSubmitted {
+		// Nothing to do, and no reason to start a cluster for it.
+		r.mu.Lock()
+		jo.JobID, jo.Address = job.PreviousJobID, r.State.Operations[job.Operation].Address
+		r.out.AlreadySubmitted++
+		r.mu.Unlock()
+		return jo
+	}
+
+	wheels, err := r.jobWheels(job.Wheels)
+	if err != nil {
+		jo.Err = err
+		r.emitLocked(Event{Type: EventSkipped, Name: job.Operation, Error: err.Error()})
+		return jo
+	}
+
+	conn, err := r.Connector.Connect(ctx, op.Cluster)
+	if err != nil {
+		jo.Err = err
+		return jo
+	}
+	jo.conn, jo.Address = conn, conn.Client.Address()
+
+	dir := JobDir(r.WorkDir, job.Operation)
+	staged, err := stage.Stage(dir, StageSpec(r.Config, op, wheels, conn.Client.Address()))
+	if err != nil {
+		jo.Err = err
+		return jo
+	}
+	r.emitLocked(Event{Type: EventStaged, Name: job.Operation, Message: fmt.Sprintf("%s, %d files, %.1f MiB", dir, len(staged.Files), float64(staged.TotalBytes)/(1<<20))})
+	for _, w := range staged.Warnings {
+		r.emitLocked(Event{Type: EventLog, Name: job.Operation, Message: "warning: " + w})
+	}
+
+	uri, uploaded, err := conn.Client.UploadPackage(ctx, dir, nil)
+	if err != nil {
+		jo.Err = err
+		return jo
+	}
+	msg := "package already on the cluster: " + uri
+	if uploaded {
+		msg = "uploaded " + uri
+	}
+	r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: msg})
+
+	req := rayjobs.SubmitRequest{
+		Entrypoint:   staged.Entrypoint,
+		SubmissionID: job.SubmissionID,
+		WorkingDir:   uri,
+		PipPackages:  staged.RuntimeEnv.Pip,
+		EnvVars:      staged.RuntimeEnv.EnvVars,
+		Metadata: map[string]string{
+			"adopipe_operation":    job.Operation,
+			"adopipe_input_digest": job.InputDigest,
+		},
+	}
+	res := op.Resources
+	if res.NumCPUs > 0 {
+		req.EntrypointNumCPUs = &res.NumCPUs
+	}
+	if res.NumGPUs > 0 {
+		req.EntrypointNumGPUs = &res.NumGPUs
+	}
+	if res.Memory > 0 {
+		m := int64(res.Memory)
+		req.EntrypointMemory = &m
+	}
+	req.EntrypointResources = res.Custom
+	id, already, err := conn.Client.Submit(ctx, req)
+	if err != nil {
+		jo.Err = err
+		return jo
+	}
+	jo.JobID, jo.Submitted = id, !already
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if already {
+		r.out.AlreadySubmitted++
+	} else {
+		r.out.Submitted++
+	}
+	r.State.Operations[job.Operation] = state.OperationState{
+		InputDigest: job.InputDigest,
+		Inputs:      job.Inputs,
+		JobID:       id,
+		SubmittedAt: time.Now().UTC(),
+		Cluster:     job.Cluster,
+		Address:     conn.Client.Address(),
+		Status:      string(rayjobs.StatusPending),
+	}
+	if err := r.save(); err != nil {
+		jo.Err = fmt.Errorf("job %s was submitted but the state could not be saved (a retried apply finds it by its id): %w", id, err)
+	}
+	r.emit(Event{Type: EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
+	return jo
+}
+
+// jobWheels returns the built or cached wheels of a job in install order,
+// or why the job cannot go ahead.
+func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var missing []string
+	var wheels []stage.Wheel
+	for _, name := range names {
+		if err, failed := r.failed[name]; failed {
+			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, firstLine(err)))
+			continue
+		}
+		w, ok := r.wheels[name]
+		if !ok {
+			missing = append(missing, "wheel "+name+" was not built")
+			continue
+		}
+		wheels = append(wheels, w)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("not submitted: %s", strings.Join(missing, "; "))
+	}
+	return wheels, nil
+}
+
+func (r *runner) emitLocked(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(e)
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

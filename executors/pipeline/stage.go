@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/adopipe/adopipe/executors/stage"
+)
+
+// StagedJob is one job directory written by Stage.
+type StagedJob struct {
+	Operation string
+	Result    stage.Result
+	Err       error
+}
+
+// Stage builds the wheels the plan needs and writes each job directory to
+// outDir/<operation>, with submit.sh for the stock `ray job submit`. It
+// contacts no cluster.
+func Stage(ctx context.Context, opts Options, outDir string) ([]StagedJob, *Outcome, error) {
+	r := &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}}
+	r.buildWheels(ctx)
+	var jobs []StagedJob
+	var errs []error
+	for name, err := range r.failed {
+		errs = append(errs, fmt.Errorf("wheel %s: %w", name, err))
+	}
+	for _, job := range r.Plan.Jobs {
+		op := r.Config.Operations[job.Operation]
+		sj := StagedJob{Operation: job.Operation}
+		wheels, err := r.jobWheels(job.Wheels)
+		if err == nil {
+			address := op.Cluster.Address
+			if address == "" {
+				address = "http://127.0.0.1:8265"
+			}
+			sj.Result, err = stage.Stage(filepath.Join(outDir, job.Operation), StageSpec(r.Config, op, wheels, address))
+		}
+		if err != nil {
+			sj.Err = err
+			errs = append(errs, fmt.Errorf("operation %s: %w", job.Operation, err))
+		}
+		jobs = append(jobs, sj)
+	}
+	r.out.Fail = len(errs)
+	return jobs, &r.out, errors.Join(errs...)
+}
