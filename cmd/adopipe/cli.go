@@ -70,7 +70,8 @@ submits ado operations to Ray clusters, all from one declarative manifest, ado.h
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	a.global.register(root)
-	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand(), a.applyCommand())
+	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand(), a.applyCommand(), a.stageCommand(),
+		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand())
 	return root
 }
 

@@ -48,6 +48,9 @@ type Connector struct {
 	RayBin string
 	// Log receives progress lines ("starting local Ray head ...").
 	Log func(format string, args ...any)
+	// NoStart makes Connect fail instead of starting a local head, for
+	// commands that only look (status, logs, stop).
+	NoStart bool
 
 	mu    sync.Mutex
 	conns map[string]*Connection
@@ -158,6 +161,9 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 func (cn *Connector) localHead(ctx context.Context, c *manifest.Cluster, dir string) (*localcluster.Cluster, error) {
 	if lc, err := localcluster.Find(dir); err == nil {
 		return lc, nil
+	}
+	if cn.NoStart {
+		return nil, fmt.Errorf("cluster %s: the local Ray head is not running (adopipe apply starts it)", c.Name)
 	}
 	if cn.RayBin == "" {
 		return nil, fmt.Errorf("cluster %s is local but no ray executable was found: install ray (pip install 'ray[default]') or set ADOPIPE_RAY", c.Name)

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) stageCommand() *cobra.Command {
+	var (
+		sf          stateFlags
+		outDir      string
+		parallelism int
+	)
+	cmd := &cobra.Command{
+		Use:   "stage [-o DIR] [OPERATION...]",
+		Short: "Build what is needed and write the job directories, for ray job submit by hand",
+		Long: `Stage builds the wheels that changed and writes each operation's job
+directory to DIR/<operation>: the wheels under wheels/<digest>/, the context
+and operation YAMLs, the extra files, ray_runtime_env.yaml and submit.sh, the
+equivalent "ray job submit" command. It contacts no cluster.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := a.interruptible(cmd.Context())
+			defer stop()
+			ws, err := a.openWorkspace(ctx, sf, "adopipe stage")
+			if err != nil {
+				return err
+			}
+			defer ws.close()
+			pl := ws.planner()
+			plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: args})
+			if err != nil {
+				return err
+			}
+			_ = pl.SaveCaches()
+			view := a.newApplyView(false)
+			if outDir == "" {
+				outDir = filepath.Join(ws.workDir, "jobs")
+			}
+			jobs, outcome, stageErr := pipeline.Stage(ctx, pipeline.Options{
+				Config: ws.cfg, Plan: plan, State: ws.state, StatePath: ws.statePath,
+				WorkDir: ws.workDir, Cache: ws.cache, Parallelism: parallelism, Events: view.event,
+			}, outDir)
+			for _, j := range jobs {
+				if j.Err != nil {
+					continue
+				}
+				for _, w := range j.Result.Warnings {
+					a.warn("%s: %s", j.Operation, w)
+				}
+				fmt.Fprintf(a.stdout, "job %s: staged %s (%d files); submit by hand with %s\n",
+					j.Operation, j.Result.Dir, len(j.Result.Files), filepath.Join(j.Result.Dir, stage.SubmitScript))
+			}
+			fmt.Fprintf(a.stdout, "\nStage complete: %d built, %d cached, %d failed.\n", outcome.Built, outcome.Cached, outcome.Fail)
+			if stageErr != nil {
+				a.printError(stageErr)
+				return exitCodeError{exitError}
+			}
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVarP(&outDir, "out", "o", "", "write job directories under `DIR` (default .adopipe/jobs)")
+	cmd.Flags().IntVar(&parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	return cmd
+}
