@@ -446,8 +446,8 @@ func (p *prepared) plan() ([]op, []string, error) {
 			if err := reserve(o.dst, o.src); err != nil {
 				return nil, nil, err
 			}
-			if path.Base(o.dst) == ".gitignore" {
-				warnings = append(warnings, fmt.Sprintf("staged %s: Ray's upload honours .gitignore files, so files it matches are not uploaded", o.dst))
+			if b := path.Base(o.dst); b == ".gitignore" || b == ".rayignore" {
+				warnings = append(warnings, fmt.Sprintf("staged %s: Ray's upload honours %s files, so files it matches are not uploaded", o.dst, b))
 			}
 		}
 		ops = append(ops, fops...)

@@ -369,3 +369,31 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+// TestBuildAllSerialisesOneCheckout: two builds of the same checkout must
+// not run at once (they share build/); builds of different checkouts may.
+func TestBuildAllSerialisesOneCheckout(t *testing.T) {
+	py := pythonForTests(t)
+	dir := copyPlugin(t, "hatchplugin")
+	var reqs []Request
+	for _, n := range []string{"a", "b"} {
+		reqs = append(reqs, Request{Name: n, SourceDir: dir, Python: py, OutDir: t.TempDir(),
+			LogPath: filepath.Join(t.TempDir(), n+".log")})
+	}
+	var events []Event
+	outs := BuildAll(context.Background(), reqs, 2, func(ev Event) { events = append(events, ev) })
+	for _, o := range outs {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		o.Result.Cleanup()
+	}
+	if len(events) != 4 || events[0].Kind != EventStart || events[1].Kind != EventDone ||
+		events[1].Index != events[0].Index || events[2].Kind != EventStart || events[3].Kind != EventDone {
+		var s []string
+		for _, ev := range events {
+			s = append(s, fmt.Sprintf("%d:%s", ev.Index, ev.Kind))
+		}
+		t.Errorf("events %v: builds of one checkout overlapped", s)
+	}
+}

@@ -3,6 +3,7 @@ package wheelbuild
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -55,6 +56,15 @@ func BuildAll(ctx context.Context, reqs []Request, parallelism int, progress fun
 		defer mu.Unlock()
 		progress(ev)
 	}
+	// Builds of the same checkout share build/ (and setuptools' egg-info):
+	// run them one after the other.
+	locks := map[string]*sync.Mutex{}
+	for _, r := range reqs {
+		key := sourceKey(r.SourceDir)
+		if locks[key] == nil {
+			locks[key] = &sync.Mutex{}
+		}
+	}
 	sem := make(chan struct{}, parallelism)
 	var wg sync.WaitGroup
 	for i, req := range reqs {
@@ -62,6 +72,11 @@ func BuildAll(ctx context.Context, reqs []Request, parallelism int, progress fun
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Take the checkout's lock before a slot, so a build waiting
+			// for its checkout does not hold a slot.
+			lock := locks[sourceKey(req.SourceDir)]
+			lock.Lock()
+			defer lock.Unlock()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -95,4 +110,14 @@ func BuildAll(ctx context.Context, reqs []Request, parallelism int, progress fun
 	}
 	wg.Wait()
 	return out
+}
+
+func sourceKey(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return dir
 }

@@ -30,6 +30,10 @@ const (
 	FrontendUV    = "uv"    // uv build
 )
 
+// TempPrefix starts the name of the temporary directory each build creates
+// in Request.OutDir (hidden, so a cache root can double as OutDir).
+const TempPrefix = ".wheelbuild-"
+
 // TailLines is how many trailing log lines a BuildError carries.
 const TailLines = 20
 
@@ -164,7 +168,7 @@ func Build(ctx context.Context, req Request) (Result, error) {
 			return fail(fmt.Errorf("create output directory: %w", err))
 		}
 	}
-	outDir, err := os.MkdirTemp(outParent, "wheelbuild-")
+	outDir, err := os.MkdirTemp(outParent, TempPrefix)
 	if err != nil {
 		return fail(fmt.Errorf("create output directory: %w", err))
 	}

@@ -160,6 +160,31 @@ func (c *Cache) Remove(fingerprint string) error {
 	return os.RemoveAll(c.Dir(fingerprint))
 }
 
+// Clean removes what interrupted Puts and builds leave in the root:
+// .tmp-*, .old-* and .wheelbuild-* (wheelbuild's temporary output dirs,
+// when the root doubles as its OutDir). Call it only while no Put or build
+// uses the cache (e.g. under the state lock). It returns what it removed.
+func (c *Cache) Clean() ([]string, error) {
+	ents, err := os.ReadDir(c.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wheelcache: %w", err)
+	}
+	var removed []string
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, ".tmp-") || strings.HasPrefix(n, ".old-") || strings.HasPrefix(n, ".wheelbuild-") {
+			if err := os.RemoveAll(filepath.Join(c.Root, n)); err != nil {
+				return removed, fmt.Errorf("wheelcache: %w", err)
+			}
+			removed = append(removed, n)
+		}
+	}
+	return removed, nil
+}
+
 func readDigest(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

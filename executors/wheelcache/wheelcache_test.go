@@ -154,3 +154,26 @@ func names(ents []os.DirEntry) []string {
 	}
 	return n
 }
+
+func TestClean(t *testing.T) {
+	root := t.TempDir()
+	c := New(root)
+	src, _ := writeWheel(t, t.TempDir(), "pkg-1.0-py3-none-any.whl", "w")
+	if _, _, err := c.Put("fp", src); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{".tmp-fp-1", ".old-fp-2", ".wheelbuild-3"} {
+		os.MkdirAll(filepath.Join(root, d, "sub"), 0o755)
+	}
+	removed, err := c.Clean()
+	if err != nil || len(removed) != 3 {
+		t.Errorf("Clean = %v, %v", removed, err)
+	}
+	ents, _ := os.ReadDir(root)
+	if len(ents) != 1 || ents[0].Name() != "fp" {
+		t.Errorf("root holds %v", names(ents))
+	}
+	if _, _, ok, _ := c.Get("fp"); !ok {
+		t.Error("Clean removed a real entry")
+	}
+}
