@@ -125,12 +125,16 @@ func stop(c *localcluster.Cluster, logf func(string, ...any)) error {
 	return nil
 }
 
-// runCmd runs args with extra env, forwarding signals, and returns its
+// runCmd runs args with extra env, forwarding signals to its process
+// group, and returns its
 // exit status (128+signal when killed by a signal).
 func runCmd(args, env []string, sigs chan os.Signal) int {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
+	// Its own process group, so a forwarded signal reaches everything it
+	// started (a shell's children too), not only its leader.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "rayhead: %v\n", err)
 		return 127
@@ -140,7 +144,11 @@ func runCmd(args, env []string, sigs chan os.Signal) int {
 	for {
 		select {
 		case s := <-sigs:
-			cmd.Process.Signal(s)
+			if sig, ok := s.(syscall.Signal); ok {
+				syscall.Kill(-cmd.Process.Pid, sig)
+			} else {
+				cmd.Process.Signal(s)
+			}
 		case err := <-waited:
 			if err == nil {
 				return 0
