@@ -22,6 +22,7 @@ type workspace struct {
 	cache     *wheelcache.Cache
 	state     *state.State
 	unlock    func() error
+	locked    bool       // only a locked workspace may write the state
 	mu        sync.Mutex // guards state writes from concurrent followers
 }
 
@@ -60,7 +61,7 @@ func (a *app) openWorkspace(ctx context.Context, sf stateFlags, command string) 
 		if err != nil {
 			return nil, err
 		}
-		ws.unlock = unlock
+		ws.unlock, ws.locked = unlock, true
 	}
 	st, err := state.Load(ws.statePath)
 	if err != nil {
@@ -90,7 +91,7 @@ func (ws *workspace) recordStatus(op, jobID, status string) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	st, ok := ws.state.Operations[op]
-	if !ok || st.JobID != jobID || st.Status == status {
+	if !ws.locked || !ok || st.JobID != jobID || st.Status == status {
 		return
 	}
 	st.Status = status
