@@ -171,15 +171,12 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	w := &walker{
 		ctx:    ctx,
 		cancel: cancel,
-		sem:    make(chan struct{}, workers),
 		cache:  opts.Cache,
 	}
 	if err := w.parentIgnores(abs, opts.Exclude); err != nil {
 		return Result{}, err
 	}
-	w.wg.Add(1)
-	go w.dir(abs, "")
-	w.wg.Wait()
+	w.run(abs, workers)
 	if err := context.Cause(ctx); err != nil {
 		return Result{}, err
 	}
@@ -248,46 +245,81 @@ type walker struct {
 	cancel context.CancelCauseFunc
 	m      *ignore.Matcher
 	prefix string // root's path inside its git work tree + "/", or ""
-	sem    chan struct{}
 	cache  *StatCache
-	wg     sync.WaitGroup
 
 	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []dirJob // directories to list (used as a stack: depth first)
+	pending int      // directories queued or being listed
+	stopped bool
 	entries []*entry
 	dirs    []string
 }
 
-func (w *walker) fail(err error) { w.cancel(err) }
+type dirJob struct{ abs, rel string }
 
-// dir lists one directory. Directory goroutines never wait for each
-// other; the semaphore bounds how many list at once.
-func (w *walker) dir(abs, rel string) {
-	defer w.wg.Done()
-	select {
-	case w.sem <- struct{}{}:
-	case <-w.ctx.Done():
-		return
+// run lists the tree with a fixed pool of workers pulling directories
+// from a shared stack, so a tree with very many directories costs no more
+// goroutines than a small one.
+func (w *walker) run(abs string, workers int) {
+	w.cond = sync.NewCond(&w.mu)
+	w.queue = []dirJob{{abs: abs}}
+	w.pending = 1
+	stop := context.AfterFunc(w.ctx, func() {
+		w.mu.Lock()
+		w.stopped = true
+		w.mu.Unlock()
+		w.cond.Broadcast()
+	})
+	defer stop()
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.work()
+		}()
 	}
-	subdirs, local, skipped, err := w.list(abs, rel)
-	<-w.sem
-	if err != nil {
-		w.fail(err)
-		return
-	}
-	if skipped {
-		return
-	}
+	wg.Wait()
+}
+
+func (w *walker) work() {
 	w.mu.Lock()
-	w.entries = append(w.entries, local...)
-	if rel == "" {
-		w.dirs = append(w.dirs, ".")
-	} else {
-		w.dirs = append(w.dirs, rel)
-	}
-	w.mu.Unlock()
-	for _, s := range subdirs {
-		w.wg.Add(1)
-		go w.dir(filepath.Join(abs, s), joinRel(rel, s))
+	defer w.mu.Unlock()
+	for {
+		for len(w.queue) == 0 && w.pending > 0 && !w.stopped {
+			w.cond.Wait()
+		}
+		if w.stopped || w.pending == 0 {
+			return
+		}
+		job := w.queue[len(w.queue)-1]
+		w.queue = w.queue[:len(w.queue)-1]
+		w.mu.Unlock()
+		subdirs, local, skipped, err := w.list(job.abs, job.rel)
+		w.mu.Lock()
+		if err != nil {
+			w.stopped = true
+			w.cancel(err)
+			w.cond.Broadcast()
+			return
+		}
+		if !skipped {
+			w.entries = append(w.entries, local...)
+			if job.rel == "" {
+				w.dirs = append(w.dirs, ".")
+			} else {
+				w.dirs = append(w.dirs, job.rel)
+			}
+			for _, d := range subdirs {
+				w.queue = append(w.queue, dirJob{abs: job.abs + string(filepath.Separator) + d, rel: joinRel(job.rel, d)})
+			}
+			w.pending += len(subdirs)
+		}
+		w.pending--
+		if w.pending == 0 || len(w.queue) > 0 {
+			w.cond.Broadcast()
+		}
 	}
 }
 
