@@ -135,6 +135,21 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if c, err := find(ctx, opts.StateDir); err == nil {
 		return nil, fmt.Errorf("a local Ray cluster is already running at %s (pid %d); reuse it with Find or stop it first", c.Address, c.PID)
 	}
+	// A recorded head that still runs but no longer answers is ours and
+	// useless: stop it rather than leak it behind a new record.
+	if r, err := ReadRecord(opts.StateDir); err == nil {
+		if old, err := Attach(opts.StateDir, *r); err == nil {
+			opts.logf("the recorded Ray head (pid %d) does not answer at %s; stopping it", old.PID, old.Address)
+			old.log = opts.Log
+			if err := old.kill(ctx); err != nil {
+				return nil, fmt.Errorf("stopping the unresponsive recorded Ray head: %w", err)
+			}
+			if !old.KeepTempDir && strings.HasPrefix(old.TempDir, "/tmp/adoray-") {
+				os.RemoveAll(old.TempDir)
+			}
+		}
+		os.Remove(filepath.Join(opts.StateDir, RecordFile))
+	}
 
 	// A port picked free can be taken by someone else before Ray binds
 	// it; if the head dies early, try again with fresh ports.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -178,4 +179,41 @@ func answers(address string) bool {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == 200
+}
+
+func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
+	dir := t.TempDir()
+	// A recorded "head" that runs but serves nothing.
+	hung := fakeRay(t, `while :; do sleep 1; done`)
+	cmd := exec.Command(hung, "start", "--head", "--block")
+	cmd.SysProcAttr = sysProcAttr(false)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { signalGroup(cmd.Process.Pid, syscall.SIGKILL) })
+	r := Record{PID: cmd.Process.Pid, PGID: cmd.Process.Pid, Address: "http://127.0.0.1:1", TempDir: "/tmp/not-ours"}
+	if err := writeRecord(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) || !strings.Contains(err.Error(), "does not answer") {
+		t.Fatalf("Find on a hung head: %v", err)
+	}
+	if _, err := ReadRecord(dir); err != nil {
+		t.Fatalf("Find dropped the record of a live head: %v", err)
+	}
+	// Start (with a ray that fails at once) must first stop the hung head.
+	failing := fakeRay(t, `echo "cannot start" >&2; exit 1`)
+	if _, err := Start(context.Background(), Options{RayBin: failing, StateDir: dir}); err == nil {
+		t.Fatal("Start with a failing ray succeeded")
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the unresponsive recorded head was not stopped")
+	}
+	if _, err := ReadRecord(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("record of the stopped head remains: %v", err)
+	}
 }

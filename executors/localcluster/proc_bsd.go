@@ -5,7 +5,7 @@ package localcluster
 import "syscall"
 
 func sysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
+	return &syscall.SysProcAttr{Setsid: true}
 }
 
 func processAlive(pid int) bool {

@@ -11,7 +11,9 @@ import (
 )
 
 func sysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Setpgid: true}
+	// Its own session (and so its own process group, pgid == pid): no
+	// terminal signals reach it, and it outlives this process unless asked.
+	a := &syscall.SysProcAttr{Setsid: true}
 	if dieWithParent {
 		// SIGTERM (not SIGKILL) so `ray start --block` drains and takes
 		// its own children down with it.
