@@ -304,6 +304,30 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) (string,
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
+// setAuth adds Ray's token, found as Ray's CLI finds it (RAY_AUTH_TOKEN,
+// the file named by RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token), for heads
+// started with token authentication (RAY_AUTH_MODE=token). The token is
+// never logged.
+func setAuth(req *http.Request) {
+	token := strings.TrimSpace(os.Getenv("RAY_AUTH_TOKEN"))
+	if token == "" {
+		path := os.Getenv("RAY_AUTH_TOKEN_PATH")
+		if path == "" {
+			if home, err := os.UserHomeDir(); err == nil {
+				path = filepath.Join(home, ".ray", "auth_token")
+			}
+		}
+		if path != "" {
+			if b, err := os.ReadFile(path); err == nil {
+				token = strings.TrimSpace(string(b))
+			}
+		}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+}
+
 // probe checks that address serves /api/version and the Jobs API, and
 // returns the Ray version.
 func probe(ctx context.Context, address string) (string, error) {
@@ -312,6 +336,7 @@ func probe(ctx context.Context, address string) (string, error) {
 		if err != nil {
 			return nil, err
 		}
+		setAuth(req)
 		resp, err := httpClient.Do(req)
 		if err != nil {
 			return nil, err
@@ -504,6 +529,7 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 		if err != nil {
 			return nil
 		}
+		setAuth(req)
 		resp, err := httpClient.Do(req)
 		if err != nil {
 			return nil
@@ -536,6 +562,7 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 		if err != nil {
 			continue
 		}
+		setAuth(req)
 		if resp, err := httpClient.Do(req); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,5 +216,36 @@ func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
 	}
 	if _, err := ReadRecord(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("record of the stopped head remains: %v", err)
+	}
+}
+
+func TestProbeSendsRayToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret" {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/api/version" {
+			io.WriteString(w, `{"version":"4","ray_version":"9.9.9"}`)
+			return
+		}
+		io.WriteString(w, `[]`)
+	}))
+	defer srv.Close()
+	t.Setenv("RAY_AUTH_TOKEN", "")
+	t.Setenv("RAY_AUTH_TOKEN_PATH", filepath.Join(t.TempDir(), "none"))
+	if _, err := probe(context.Background(), srv.URL); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("probe without a token: %v", err)
+	}
+	tok := filepath.Join(t.TempDir(), "tok")
+	os.WriteFile(tok, []byte("s3cret\n"), 0o600)
+	t.Setenv("RAY_AUTH_TOKEN_PATH", tok)
+	if v, err := probe(context.Background(), srv.URL); err != nil || v != "9.9.9" {
+		t.Fatalf("probe with RAY_AUTH_TOKEN_PATH: %q %v", v, err)
+	}
+	t.Setenv("RAY_AUTH_TOKEN_PATH", "")
+	t.Setenv("RAY_AUTH_TOKEN", "s3cret")
+	if _, err := probe(context.Background(), srv.URL); err != nil {
+		t.Fatalf("probe with RAY_AUTH_TOKEN: %v", err)
 	}
 }

@@ -147,6 +147,18 @@ func Head(t testing.TB) string {
 	bin := RequireRay(t)
 	mu.Lock()
 	defer mu.Unlock()
+	if started != nil && !started.Alive() {
+		// A test stopped or crashed the shared head: start a fresh one
+		// rather than hand out a dead address.
+		fmt.Fprintf(os.Stderr, "raytest: the test Ray head (pid %d) died; starting another\n", started.PID)
+		stopCtx, cancel := context.WithTimeout(context.Background(), localcluster.DefaultStopTimeout)
+		started.Stop(stopCtx)
+		cancel()
+		if stateDir != "" {
+			os.RemoveAll(stateDir)
+		}
+		started = nil
+	}
 	if started == nil && startErr == nil {
 		started, startErr = startHead(bin, os.Stderr)
 	}
