@@ -113,6 +113,7 @@ func Missing(t testing.TB, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if InCI() {
 		t.Fatalf("%s (CI=true: the real tier must not skip; run `make venv`)", msg)
+		return
 	}
 	t.Skipf("%s (run `make venv` to enable real-Ray tests)", msg)
 }
