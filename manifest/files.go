@@ -164,14 +164,6 @@ func checkSQLite(op *Operation, attr *hcl.Attribute) hcl.Diagnostics {
 			Subject:  attr.Expr.Range().Ptr(),
 		}}
 	}
-	if op.ContextInfo.Path != "" && !filepath.IsAbs(op.ContextInfo.Path) {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagWarning,
-			Summary:  "Relative SQLite path",
-			Detail:   fmt.Sprintf("The metastore path %q in %s is relative, so the job resolves it inside its temporary working directory and the results are lost when the job ends. Use an absolute path.", op.ContextInfo.Path, op.Context.Src),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
-	}
 	return nil
 }
 

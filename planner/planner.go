@@ -288,7 +288,7 @@ func wheelSources(cfg *manifest.Config, ops []*manifest.Operation) []source {
 			}
 			seen[name] = true
 			if name == AdoWheel {
-				out = append(out, source{name, cfg.Ado.Source})
+				out = append(out, source{name, adoSource(cfg)})
 			} else {
 				out = append(out, source{name, cfg.Plugins[name].Source})
 			}
@@ -296,4 +296,24 @@ func wheelSources(cfg *manifest.Config, ops []*manifest.Operation) []source {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// adoSource is ado's source with every declared plugin checked out inside
+// it excluded: ado's own wheel does not contain them, so editing a plugin
+// must not rebuild ado.
+func adoSource(cfg *manifest.Config) manifest.Source {
+	src := cfg.Ado.Source
+	src.Exclude = append([]string{}, src.Exclude...)
+	for _, name := range cfg.PluginNames() {
+		pl := cfg.Plugins[name]
+		if !pl.FromSource() {
+			continue
+		}
+		rel, err := filepath.Rel(src.Dir, pl.Dir)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		src.Exclude = append(src.Exclude, "/"+filepath.ToSlash(rel)+"/")
+	}
+	return src
 }

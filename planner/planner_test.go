@@ -213,3 +213,28 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 		t.Errorf("reason = %q", got)
 	}
 }
+
+// A plugin checked out inside ado's source does not change ado's
+// fingerprint: editing it rebuilds only the plugin.
+func TestPluginInsideAdoSource(t *testing.T) {
+	f := newFixture(t)
+	f.write("ado.hcl", `
+cluster "local" {
+  local {}
+}
+ado { source = "." }
+plugin "alpha" { source = "alpha" }
+operation "op" {
+  cluster   = cluster.local
+  context   = "c.yaml"
+  operation = "o.yaml"
+  plugins   = [plugin.alpha]
+}
+`)
+	os.WriteFile(filepath.Join(f.dir, "pyproject.toml"), []byte("[project]\nname='ado-core'\n"), 0o644)
+	f.apply(f.plan())
+	f.write("alpha/src/a.py", "A = 3\n")
+	if got := actions(f.plan()); got != "=ado ~alpha +op" {
+		t.Fatalf("plan after plugin edit = %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -49,6 +50,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	global         globalFlags
+	outMu          sync.Mutex // serialises lines written from goroutines
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -71,7 +73,7 @@ submits ado operations to Ray clusters, all from one declarative manifest, ado.h
 	root.SetErr(a.stderr)
 	a.global.register(root)
 	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand(), a.applyCommand(), a.stageCommand(),
-		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand())
+		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand(), a.watchCommand())
 	return root
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
@@ -107,4 +108,11 @@ func countDiags(diags hcl.Diagnostics) (errs, warns int) {
 // warn prints a warning that has no source position.
 func (a *app) warn(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "Warning: "+format+"\n", args...)
+}
+
+// logLine prints a timestamped progress line, as watch does once per cycle.
+func (a *app) logLine(format string, args ...any) {
+	a.outMu.Lock()
+	defer a.outMu.Unlock()
+	fmt.Fprintf(a.stdout, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }

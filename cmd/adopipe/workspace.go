@@ -54,7 +54,7 @@ func (a *app) openWorkspace(ctx context.Context, sf stateFlags, command string) 
 	if ws.statePath == "" {
 		ws.statePath = filepath.Join(cfg.Dir, state.DefaultPath)
 	}
-	ws.cache = wheelcache.New(filepath.Join(ws.workDir, "cache"))
+	ws.cache = newCache(ws.workDir)
 	ws.unlock = func() error { return nil }
 	if sf.lock {
 		unlock, err := state.Lock(ctx, ws.statePath, sf.lockTimeout, command)
@@ -75,9 +75,15 @@ func (a *app) openWorkspace(ctx context.Context, sf stateFlags, command string) 
 func (ws *workspace) close() { _ = ws.unlock() }
 
 // planner returns a Planner that consults the wheel cache.
-func (ws *workspace) planner() *planner.Planner {
-	return planner.New(ws.workDir, func(fp string) (string, bool) {
-		path, _, ok, _ := ws.cache.Get(fp)
+func (ws *workspace) planner() *planner.Planner { return newPlanner(ws.workDir, ws.cache) }
+
+func newCache(workDir string) *wheelcache.Cache {
+	return wheelcache.New(filepath.Join(workDir, "cache"))
+}
+
+func newPlanner(workDir string, cache *wheelcache.Cache) *planner.Planner {
+	return planner.New(workDir, func(fp string) (string, bool) {
+		path, _, ok, _ := cache.Get(fp)
 		if !ok {
 			return "", false
 		}

@@ -32,6 +32,10 @@ type Options struct {
 	// Events receives progress; it may be called from several goroutines
 	// but never concurrently.
 	Events func(Event)
+	// BeforeSubmit runs just before a job is submitted, with the cluster
+	// connected; watch uses it to apply on_change to the previous job. An
+	// error skips the submission.
+	BeforeSubmit func(ctx context.Context, job planner.JobStep, conn *Connection) error
 }
 
 // Outcome says what an apply did.

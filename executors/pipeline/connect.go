@@ -181,10 +181,26 @@ func (cn *Connector) localHead(ctx context.Context, c *manifest.Cluster, dir str
 		NumGPUs:   int(c.Local.NumGPUs),
 		Resources: res,
 		ExtraArgs: c.Local.RayArgs,
+		Env:       headEnv(cn.RayBin),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	cn.logf("cluster %s: local Ray head %s up at %s (pid %d, %.1fs)", c.Name, lc.RayVersion, lc.URL(), lc.PID, time.Since(start).Seconds())
 	return lc, nil
+}
+
+// headEnv puts the ray executable's directory first on the head's PATH (and
+// marks its virtualenv active), as if the user had activated it: jobs
+// without a pip environment run their entrypoint (ado) from that PATH.
+func headEnv(rayBin string) []string {
+	bin, err := filepath.Abs(filepath.Dir(rayBin))
+	if err != nil {
+		return nil
+	}
+	env := []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	if _, err := os.Stat(filepath.Join(bin, "..", "pyvenv.cfg")); err == nil {
+		env = append(env, "VIRTUAL_ENV="+filepath.Dir(bin))
+	}
+	return env
 }

@@ -18,11 +18,11 @@ import (
 func JobDir(workDir, operation string) string { return filepath.Join(workDir, "jobs", operation) }
 
 // StageSpec is the job directory of an operation, given its wheels in
-// install order.
-func StageSpec(cfg *manifest.Config, op *manifest.Operation, wheels []stage.Wheel, address string) stage.Spec {
+// install order and the context file to stage (see contextFile).
+func StageSpec(cfg *manifest.Config, op *manifest.Operation, wheels []stage.Wheel, context, address string) stage.Spec {
 	spec := stage.Spec{
 		Wheels:        wheels,
-		Context:       op.Context.Src,
+		Context:       context,
 		ContextName:   op.Context.Dst,
 		Operation:     op.Operation.Src,
 		OperationName: op.Operation.Dst,
@@ -72,8 +72,19 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	}
 	jo.conn, jo.Address = conn, conn.Client.Address()
 
+	if r.BeforeSubmit != nil {
+		if err := r.BeforeSubmit(ctx, job, conn); err != nil {
+			jo.Err = err
+			return jo
+		}
+	}
 	dir := JobDir(r.WorkDir, job.Operation)
-	staged, err := stage.Stage(dir, StageSpec(r.Config, op, wheels, conn.Client.Address()))
+	ctxFile, err := contextFile(r.WorkDir, op)
+	if err != nil {
+		jo.Err = err
+		return jo
+	}
+	staged, err := stage.Stage(dir, StageSpec(r.Config, op, wheels, ctxFile, conn.Client.Address()))
 	if err != nil {
 		jo.Err = err
 		return jo

@@ -36,7 +36,10 @@ func Stage(ctx context.Context, opts Options, outDir string) ([]StagedJob, *Outc
 			if address == "" {
 				address = "http://127.0.0.1:8265"
 			}
-			sj.Result, err = stage.Stage(filepath.Join(outDir, job.Operation), StageSpec(r.Config, op, wheels, address))
+			var ctxFile string
+			if ctxFile, err = contextFile(r.WorkDir, op); err == nil {
+				sj.Result, err = stage.Stage(filepath.Join(outDir, job.Operation), StageSpec(r.Config, op, wheels, ctxFile, address))
+			}
 		}
 		if err != nil {
 			sj.Err = err
