@@ -41,8 +41,21 @@ test: venv ado-checkout
 test-unit:
 	$(GO) test -short ./...
 
-demo: build ado-checkout
-	cd examples/remote && ../../$(BIN) validate
+# The main job: the quickstart's ado operation, built from source and run
+# on a local Ray head that adopipe starts (and keeps for the next run; stop
+# it with `bin/adopipe -C examples/quickstart down`). A second run reuses
+# the wheel and the job and submits nothing new.
+QUICKSTART := examples/quickstart
+demo: build venv
+	PATH="$(CURDIR)/$(VENV_DIR)/bin:$$PATH" $(BIN) -C $(QUICKSTART) apply --auto-approve --follow
+	@echo
+	@echo "Results in $(QUICKSTART)/results/quickstart.db (ado show measurements):"
+	cd $(QUICKSTART) && PATH="$(CURDIR)/$(VENV_DIR)/bin:$$PATH" \
+		ado -c context.yaml show measurements operation --use-latest -o csv 2>/dev/null \
+		| $(CURDIR)/$(VENV_DIR)/bin/python show_results.py
+	@echo
+	@echo "The local Ray head keeps running for the next apply; stop it with:"
+	@echo "  $(BIN) -C $(QUICKSTART) down"
 
 FUZZTIME ?= 30s
 fuzz:

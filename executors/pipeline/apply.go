@@ -153,6 +153,7 @@ func (r *runner) buildWheels(ctx context.Context) {
 			LogPath:     filepath.Join(r.WorkDir, "logs", "build-"+w.Name+".log"),
 			OutDir:      r.Cache.Root,
 			Timeout:     r.Config.Build.Timeout,
+			Env:         reproducibleBuildEnv(),
 		})
 	}
 	if len(reqs) == 0 {
@@ -231,4 +232,15 @@ func (r *runner) useCached(step planner.WheelStep) error {
 		return r.save()
 	}
 	return nil
+}
+
+// reproducibleBuildEnv pins the timestamps build backends write into
+// wheels, unless the user chose their own: then rebuilding unchanged
+// sources gives the same bytes, and Ray reuses the job environment it
+// built for them.
+func reproducibleBuildEnv() []string {
+	if _, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
+		return nil
+	}
+	return []string{"SOURCE_DATE_EPOCH=315532800"} // 1980-01-01, the zip format's epoch
 }
