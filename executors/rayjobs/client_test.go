@@ -440,17 +440,6 @@ func TestVersionChecks(t *testing.T) {
 	}
 }
 
-func TestSubmissionID(t *testing.T) {
-	for _, tc := range [][3]string{
-		{"sweep", "0123456789ABCDEF0123", "adopipe-sweep-0123456789ab"},
-		{"my op/1", "abc", "adopipe-my-op-1-abc"},
-		{"", "00112233445566", "adopipe-job-001122334455"},
-	} {
-		if got := SubmissionID(tc[0], tc[1]); got != tc[2] {
-			t.Errorf("SubmissionID(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
-		}
-	}
-}
 
 func TestStatusIsTerminal(t *testing.T) {
 	for s, want := range map[Status]bool{StatusPending: false, StatusRunning: false, StatusStopped: true, StatusSucceeded: true, StatusFailed: true} {

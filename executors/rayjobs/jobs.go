@@ -253,24 +253,6 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (submissionID st
 	return out.SubmissionID, false, nil
 }
 
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
-// SubmissionID derives a deterministic submission id from an operation name
-// and the hex digest of everything the job depends on:
-// "adopipe-<operation>-<first 12 hex>". Characters other than letters,
-// digits, '_', '.', '-' in the operation become '-'.
-func SubmissionID(operation, inputDigestHex string) string {
-	op := strings.Trim(idUnsafe.ReplaceAllString(operation, "-"), "-")
-	if op == "" {
-		op = "job"
-	}
-	d := strings.ToLower(inputDigestHex)
-	if len(d) > 12 {
-		d = d[:12]
-	}
-	return "adopipe-" + op + "-" + d
-}
-
 func jobPath(id string) string { return "/api/jobs/" + url.PathEscape(id) }
 
 // Job returns a job's details. A missing job gives an error matching

@@ -227,7 +227,7 @@ func TestRealUploadSubmitLogs(t *testing.T) {
 		t.Fatalf("second upload of the same directory: uploaded=%v err=%v", again, err)
 	}
 
-	id := SubmissionID("realtest", uniqueDigest(t))
+	id := "adopipe-realtest-" + uniqueDigest(t)[:12]
 	req := SubmitRequest{
 		Entrypoint:   "python check.py",
 		SubmissionID: id,
@@ -282,7 +282,7 @@ func TestRealTailLogs(t *testing.T) {
 	c.cfg.OnTailFallback = func(err error) { fallback = err }
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	id := SubmissionID("realtail", uniqueDigest(t))
+	id := "adopipe-realtail-" + uniqueDigest(t)[:12]
 	// The job prints over a few seconds, so the tail sees it live.
 	entry := `python -c "import time
 for i in range(6):
@@ -315,7 +315,7 @@ func TestRealStop(t *testing.T) {
 	c := realClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	id := SubmissionID("realstop", uniqueDigest(t))
+	id := "adopipe-realstop-" + uniqueDigest(t)[:12]
 	if _, _, err := c.Submit(ctx, SubmitRequest{Entrypoint: "sleep 300", SubmissionID: id}); err != nil {
 		t.Fatal(err)
 	}
