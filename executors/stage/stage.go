@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
@@ -108,15 +110,9 @@ type RuntimeEnvSpec struct {
 	EnvVars map[string]string `json:"env_vars,omitempty"`
 }
 
-// DefaultEnv returns the recipe's recommended job environment.
-func DefaultEnv() map[string]string {
-	return map[string]string{
-		"PYTHONUNBUFFERED":             "x",
-		"OMP_NUM_THREADS":              "1",
-		"OPENBLAS_NUM_THREADS":         "1",
-		"RAY_AIR_NEW_PERSISTENCE_MODE": "0",
-	}
-}
+// DefaultEnv returns the recipe's recommended job environment, as the
+// manifest defines it.
+func DefaultEnv() map[string]string { return maps.Clone(manifest.RecommendedEnv) }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
 func MergeEnv(layers ...map[string]string) map[string]string {
