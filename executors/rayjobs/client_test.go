@@ -440,7 +440,6 @@ func TestVersionChecks(t *testing.T) {
 	}
 }
 
-
 func TestStatusIsTerminal(t *testing.T) {
 	for s, want := range map[Status]bool{StatusPending: false, StatusRunning: false, StatusStopped: true, StatusSucceeded: true, StatusFailed: true} {
 		if s.IsTerminal() != want {
