@@ -26,7 +26,7 @@ func StageSpec(cfg *manifest.Config, op *manifest.Operation, wheels []stage.Whee
 		ContextName:   op.Context.Dst,
 		Operation:     op.Operation.Src,
 		OperationName: op.Operation.Dst,
-		Env:           cfg.JobEnv(op, manifest.RecommendedEnv).Plain(),
+		Env:           RedactedEnv(cfg.JobEnv(op, manifest.RecommendedEnv)),
 		Entrypoint:    op.Entrypoint(),
 		Address:       address,
 	}
@@ -43,6 +43,23 @@ func StageSpec(cfg *manifest.Config, op *manifest.Operation, wheels []stage.Whee
 		spec.Files = append(spec.Files, stage.File{Src: f.Src, Dst: f.Dst})
 	}
 	return spec
+}
+
+// SensitivePlaceholder stands in for a secret in files adopipe writes.
+const SensitivePlaceholder = "(sensitive)"
+
+// RedactedEnv is the job environment as written to disk: secrets are
+// replaced, so they never reach the job directory, the package Ray stores,
+// or a log.
+func RedactedEnv(env manifest.Env) map[string]string {
+	out := make(map[string]string, len(env))
+	for k, v := range env {
+		out[k] = v.Value
+		if v.Sensitive {
+			out[k] = SensitivePlaceholder
+		}
+	}
+	return out
 }
 
 // runJob stages, uploads and submits one operation's job.
@@ -110,7 +127,9 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		SubmissionID: job.SubmissionID,
 		WorkingDir:   uri,
 		PipPackages:  staged.RuntimeEnv.Pip,
-		EnvVars:      staged.RuntimeEnv.EnvVars,
+		// The real values, secrets included, travel only in this request;
+		// the staged (and uploaded) directory holds placeholders.
+		EnvVars: r.Config.JobEnv(op, manifest.RecommendedEnv).Plain(),
 		Metadata: map[string]string{
 			"adopipe_operation":    job.Operation,
 			"adopipe_input_digest": job.InputDigest,
