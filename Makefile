@@ -57,9 +57,17 @@ demo: build venv
 	@echo "The local Ray head keeps running for the next apply; stop it with:"
 	@echo "  $(BIN) -C $(QUICKSTART) down"
 
+# Every fuzz target, each for FUZZTIME. Seed corpora are committed (f.Add
+# and testdata/fuzz); a crasher found becomes a regression test there.
 FUZZTIME ?= 30s
+FUZZ_TARGETS := ./manifest:FuzzLoad ./planner/state:FuzzLoadState \
+	./planner/state:FuzzReadPlanFile ./executors/rayjobs:FuzzResponses
 fuzz:
-	$(GO) test ./manifest -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 clean:
 	rm -rf bin .cache
