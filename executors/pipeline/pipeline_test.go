@@ -1,0 +1,259 @@
+package pipeline
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/planner/state"
+)
+
+const secret = "s3cr3t-planted-value"
+
+// fakeRay is a Jobs API that records what it was sent.
+type fakeRay struct {
+	mu        sync.Mutex
+	submitted []map[string]any
+	packages  map[string][]byte
+	submitErr string // answer POST /api/jobs/ with 500 and this body
+}
+
+func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.URL.Path == "/api/version":
+		io.WriteString(w, `{"version":"4","ray_version":"2.60.0"}`)
+	case strings.HasPrefix(r.URL.Path, "/api/packages/gcs/"):
+		name := strings.TrimPrefix(r.URL.Path, "/api/packages/gcs/")
+		if r.Method == http.MethodPut {
+			b, _ := io.ReadAll(r.Body)
+			f.packages[name] = b
+			return
+		}
+		if _, ok := f.packages[name]; !ok {
+			http.NotFound(w, r)
+		}
+	case r.URL.Path == "/api/jobs/" && r.Method == http.MethodPost:
+		if f.submitErr != "" {
+			http.Error(w, f.submitErr, http.StatusInternalServerError)
+			return
+		}
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		f.submitted = append(f.submitted, body)
+		json.NewEncoder(w).Encode(map[string]string{"submission_id": body["submission_id"].(string), "job_id": body["submission_id"].(string)})
+	case strings.HasPrefix(r.URL.Path, "/api/jobs/"):
+		io.WriteString(w, `{"submission_id":"x","status":"SUCCEEDED"}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+type env struct {
+	t       *testing.T
+	dir     string
+	cfg     *manifest.Config
+	st      *state.State
+	cache   *wheelcache.Cache
+	fake    *fakeRay
+	address string
+}
+
+func newEnv(t *testing.T) *env {
+	fake := &fakeRay{packages: map[string][]byte{}}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	files := map[string]string{
+		"ado.hcl": `
+variable "token" {
+  default   = "` + secret + `"
+  sensitive = true
+}
+cluster "dev" { address = "` + srv.URL + `" }
+plugin "plug" { source = "plug" }
+operation "op" {
+  cluster   = cluster.dev
+  context   = "c.yaml"
+  operation = "o.yaml"
+  plugins   = [plugin.plug]
+  env       = { TOKEN = var.token, PLAIN = "visible" }
+}`,
+		"c.yaml":              "project: p\nmetadataStore:\n  scheme: sqlite\n  path: results/p.db\n",
+		"o.yaml":              "spaces: [s]\n",
+		"plug/pyproject.toml": "[project]\nname='plug'\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return &env{t: t, dir: dir, cfg: cfg, st: state.New(), cache: wheelcache.New(filepath.Join(dir, ".adopipe/cache")), fake: fake, address: srv.URL}
+}
+
+// plan plans with a wheel already cached for the plugin's sources, so no
+// Python build runs in these unit tests.
+func (e *env) plan() *planner.Plan {
+	e.t.Helper()
+	workDir := filepath.Join(e.dir, ".adopipe")
+	lookup := func(fp string) (string, bool) {
+		p, _, ok, _ := e.cache.Get(fp)
+		return filepath.Base(p), ok
+	}
+	p, err := planner.New(workDir, lookup).Plan(context.Background(), planner.Request{Config: e.cfg, State: e.st})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, w := range p.Wheels {
+		if w.Action != planner.ActionCached {
+			whl := filepath.Join(e.t.TempDir(), "plug-0.1-py3-none-any.whl")
+			os.WriteFile(whl, []byte("not really a wheel"), 0o644)
+			if _, _, err := e.cache.Put(w.Fingerprint, whl); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+	p, _ = planner.New(workDir, lookup).Plan(context.Background(), planner.Request{Config: e.cfg, State: e.st})
+	return p
+}
+
+func (e *env) apply(p *planner.Plan) (*Outcome, error) {
+	workDir := filepath.Join(e.dir, ".adopipe")
+	cn := &Connector{WorkDir: workDir}
+	defer cn.Close()
+	return Apply(context.Background(), Options{
+		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
+		WorkDir: workDir, Cache: e.cache, Connector: cn,
+	})
+}
+
+func TestApplySubmitsAndRecords(t *testing.T) {
+	e := newEnv(t)
+	p := e.plan()
+	out, err := e.apply(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Submitted != 1 || out.Cached != 1 || len(e.fake.submitted) != 1 {
+		t.Fatalf("outcome = %+v, submitted = %d", out, len(e.fake.submitted))
+	}
+	job := p.Jobs[0]
+	rec := e.st.Operations["op"]
+	if rec.JobID != job.SubmissionID || rec.InputDigest != job.InputDigest || rec.Inputs["env TOKEN"] != "(sensitive)" {
+		t.Errorf("state record = %+v", rec)
+	}
+	body := e.fake.submitted[0]
+	rt := body["runtime_env"].(map[string]any)
+	vars := rt["env_vars"].(map[string]any)
+	if vars["TOKEN"] != secret || vars["PLAIN"] != "visible" || vars["OMP_NUM_THREADS"] != "1" {
+		t.Errorf("env_vars sent = %v", vars)
+	}
+	pip := rt["pip"].(map[string]any)["packages"].([]any)
+	if len(pip) != 1 || !strings.HasPrefix(pip[0].(string), "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/wheels/") {
+		t.Errorf("pip = %v", pip)
+	}
+
+	// The secret is in the request only: not in the uploaded package, the
+	// staged directory, or the state file.
+	for name, zipped := range e.fake.packages {
+		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range zr.File {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("secret uploaded in %s:%s", name, f.Name)
+			}
+		}
+	}
+	filepath.Walk(e.dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || filepath.Base(p) == "ado.hcl" {
+			return nil
+		}
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(secret)) {
+			t.Errorf("secret written to %s", p)
+		}
+		return nil
+	})
+
+	// The staged context has the SQLite path made absolute, and its
+	// directory exists.
+	staged, _ := os.ReadFile(filepath.Join(e.dir, ".adopipe/jobs/op/c.yaml"))
+	want := filepath.Join(e.dir, "results/p.db")
+	if !strings.Contains(string(staged), want) {
+		t.Errorf("staged context = %s, want path %s", staged, want)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "results")); err != nil {
+		t.Errorf("SQLite directory not created: %v", err)
+	}
+
+	// Nothing changed: the next plan submits nothing.
+	if p2 := e.plan(); p2.HasChanges() {
+		t.Errorf("second plan has changes: %+v", p2.Jobs)
+	}
+}
+
+func TestApplyDuplicateIDIsAlreadySubmitted(t *testing.T) {
+	e := newEnv(t)
+	e.fake.submitErr = "Job with submission_id x already exists. Please use a different submission_id."
+	p := e.plan()
+	out, err := e.apply(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.AlreadySubmitted != 1 || out.Submitted != 0 {
+		t.Fatalf("outcome = %+v", out)
+	}
+	if e.st.Operations["op"].JobID != p.Jobs[0].SubmissionID {
+		t.Errorf("an already-known job is recorded too: %+v", e.st.Operations["op"])
+	}
+}
+
+func TestApplySubmitFailureRecordsNothing(t *testing.T) {
+	e := newEnv(t)
+	e.fake.submitErr = "internal error"
+	out, err := e.apply(e.plan())
+	if err == nil || out.Fail != 1 {
+		t.Fatalf("err = %v, outcome = %+v", err, out)
+	}
+	if _, ok := e.st.Operations["op"]; ok {
+		t.Error("a failed submission was recorded as submitted")
+	}
+}
+
+func TestApplySkipsJobWhoseWheelFailed(t *testing.T) {
+	e := newEnv(t)
+	p := e.plan()
+	// A wheel that must be built but cannot be (no Python project backend
+	// reachable): point the build at a missing interpreter.
+	e.cfg.Build.Python = filepath.Join(e.dir, "no-such-python")
+	p.Wheels[0].Action = planner.ActionBuild
+	e.cache.Remove(p.Wheels[0].Fingerprint)
+	out, err := e.apply(p)
+	if err == nil || len(e.fake.submitted) != 0 {
+		t.Fatalf("err = %v, submitted = %d", err, len(e.fake.submitted))
+	}
+	if out.Jobs[0].Err == nil || !strings.Contains(out.Jobs[0].Err.Error(), "wheel plug failed to build") {
+		t.Errorf("job error = %v", out.Jobs[0].Err)
+	}
+}
