@@ -17,10 +17,15 @@ type applyView struct {
 	asJSON bool
 	mu     sync.Mutex
 	enc    *json.Encoder
+	live   *liveBuilds // on a terminal: builds drawn in place
 }
 
 func (a *app) newApplyView(asJSON bool) *applyView {
-	return &applyView{a: a, asJSON: asJSON, enc: json.NewEncoder(a.stdout)}
+	v := &applyView{a: a, asJSON: asJSON, enc: json.NewEncoder(a.stdout)}
+	if !asJSON && a.isTerminal(a.stdout) {
+		v.live = newLiveBuilds(a.stdout, &v.mu)
+	}
+	return v
 }
 
 func (v *applyView) json(kind string, fields map[string]any) {
@@ -62,6 +67,23 @@ func (v *applyView) event(e pipeline.Event) {
 	defer v.mu.Unlock()
 	w := v.a.stdout
 	secs := e.Elapsed.Seconds()
+	if v.live != nil {
+		switch e.Type {
+		case pipeline.EventBuildStart:
+			v.live.update(e.Name, "building", false)
+			return
+		case pipeline.EventBuildDone:
+			v.live.update(e.Name, "built "+e.Wheel, true)
+			return
+		case pipeline.EventBuildFailed:
+			v.live.update(e.Name, "FAILED", true)
+			v.live.finish()
+			fmt.Fprintf(w, "wheel %s: %s\n", e.Name, e.Error)
+			return
+		default:
+			v.live.finish()
+		}
+	}
 	switch e.Type {
 	case pipeline.EventBuildStart:
 		fmt.Fprintf(w, "wheel %s: building (log: %s)\n", e.Name, e.LogPath)
@@ -82,7 +104,17 @@ func (v *applyView) event(e pipeline.Event) {
 	}
 }
 
+// done ends the live build lines, so later output goes below them.
+func (v *applyView) done() {
+	if v.live != nil {
+		v.mu.Lock()
+		v.live.finish()
+		v.mu.Unlock()
+	}
+}
+
 func (v *applyView) outcome(o *pipeline.Outcome) {
+	v.done()
 	if v.asJSON {
 		jobs := []map[string]any{}
 		for _, j := range o.Jobs {

@@ -33,6 +33,12 @@ func (a *app) printError(err error) {
 	fmt.Fprintf(a.stderr, "Error: %s\n", err)
 }
 
+// isTerminal reports whether w is a terminal, colour settings aside.
+func (a *app) isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // terminal reports the width to wrap at and whether to use colour for w.
 func (a *app) terminal(w io.Writer) (uint, bool) {
 	f, ok := w.(*os.File)

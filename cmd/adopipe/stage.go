@@ -49,6 +49,7 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 				Config: ws.cfg, Plan: plan, State: ws.state, StatePath: ws.statePath,
 				WorkDir: ws.workDir, Cache: ws.cache, Parallelism: parallelism, Events: view.event,
 			}, outDir)
+			view.done()
 			for _, j := range jobs {
 				if j.Err != nil {
 					continue
