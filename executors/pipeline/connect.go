@@ -153,6 +153,9 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	conn.RayVersion = v.RayVersion
+	// ado-core depends on an unbounded ray: the job must run the cluster's
+	// Ray, so say which one it is.
+	cn.logf("cluster %s: Ray %s at %s", c.Name, v.RayVersion, address)
 	return conn, nil
 }
 
