@@ -25,6 +25,7 @@ type watchFlags struct {
 	debounce    time.Duration
 	maxWait     time.Duration
 	follow      bool
+	poll        bool
 	parallelism int
 }
 
@@ -53,6 +54,7 @@ it. Watch approves its own plans: it is meant for a development loop.`,
 	f.DurationVar(&wf.debounce, "debounce", 200*time.Millisecond, "apply once no change was seen for this long")
 	f.DurationVar(&wf.maxWait, "max-wait", 10*time.Second, "apply at the latest this long after the first change of a burst")
 	f.BoolVar(&wf.follow, "follow", false, "stream the logs of submitted jobs between cycles")
+	f.BoolVar(&wf.poll, "poll", false, "re-plan every 2s instead of using file notifications (network file systems)")
 	f.IntVar(&wf.parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
 	return cmd
 }
@@ -84,7 +86,7 @@ func (a *app) runWatch(parent context.Context, ops []string, wf watchFlags) erro
 	w.planner = w.newPlanner()
 
 	trees, files := w.inputs()
-	fsw, err := watch.New(watch.Options{Trees: trees, Files: files, Debounce: wf.debounce, MaxWait: wf.maxWait})
+	fsw, err := watch.New(watch.Options{Trees: trees, Files: files, Debounce: wf.debounce, MaxWait: wf.maxWait, Poll: wf.poll})
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,12 @@ type Options struct {
 	// MaxWait closes a batch this long after its first event at the
 	// latest, so a steady stream of writes still gets applied (10 s).
 	MaxWait time.Duration
-	// PollInterval is how often a batch is sent when the OS watch limit
-	// forced polling (2 s).
+	// PollInterval is how often a batch is sent when polling (2 s).
 	PollInterval time.Duration
+	// Poll skips file notifications and sends a batch every PollInterval,
+	// for file systems without them (network mounts); the watcher also
+	// falls back to it when the OS watch limit is reached.
+	Poll bool
 }
 
 // Batch is one settled set of changes.
@@ -88,6 +91,7 @@ func New(opts Options) (*Watcher, error) {
 		opts: opts, fsw: fsw,
 		batches: make(chan Batch, 1), notes: make(chan string, 4), done: make(chan struct{}),
 		trees: map[string]*treeState{}, files: map[string]bool{}, watching: map[string]bool{},
+		polling: opts.Poll,
 	}
 	for _, t := range opts.Trees {
 		w.addTree(t)

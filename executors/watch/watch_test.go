@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,27 @@ func TestSingleFileReplacedByRename(t *testing.T) {
 	s := sentinel(t, dir)
 	if b := next(t, w); len(b.Paths) != 1 || b.Paths[0] != s {
 		t.Fatalf("unrelated file triggered: %v", b.Paths)
+	}
+}
+
+// With polling, every tick is a batch without paths: the consumer
+// re-plans, and the fingerprint decides whether anything changed.
+func TestPollSendsTicks(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "plug/a.py"), "x")
+	w, err := New(Options{Trees: []Tree{{Dir: filepath.Join(dir, "plug")}}, Poll: true, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if b := next(t, w); !b.Poll || len(b.Paths) != 0 || !w.Polling() {
+		t.Fatalf("batch = %+v, polling = %v", b, w.Polling())
+	}
+}
+
+func TestLimitAdviceNamesTheSysctl(t *testing.T) {
+	msg := limitAdvice(errors.New("no space left on device"))
+	if !strings.Contains(msg, "fs.inotify.max_user_watches") || !strings.Contains(msg, "sysctl") {
+		t.Errorf("advice = %q", msg)
 	}
 }
