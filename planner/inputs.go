@@ -5,11 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 
 	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner/fingerprint"
 )
 
 // Inputs maps each input of an operation's job to its digest or value:
@@ -62,7 +61,7 @@ func OperationInputs(cfg *manifest.Config, op *manifest.Operation, fps map[strin
 		}
 	}
 	for _, f := range append([]manifest.StagedFile{op.Context, op.Operation}, op.Files...) {
-		d, err := fileDigest(f.Src)
+		d, err := fingerprint.FileSHA256(f.Src)
 		if err != nil {
 			return nil, fmt.Errorf("operation %s: %w", op.Name, err)
 		}
@@ -98,19 +97,6 @@ func clusterIdentity(c *manifest.Cluster) string {
 	default:
 		return c.Address
 	}
-}
-
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func jsonString(v any) string {

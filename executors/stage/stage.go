@@ -11,7 +11,6 @@ package stage
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner/fingerprint"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
@@ -146,7 +146,7 @@ func prepare(spec Spec) (*prepared, error) {
 		if _, err := wheelbuild.ParseWheelName(w.FileName); err != nil {
 			return nil, fmt.Errorf("stage: %w", err)
 		}
-		sum, err := fileSHA256(w.Path)
+		sum, err := fingerprint.FileSHA256(w.Path)
 		if err != nil {
 			return nil, fmt.Errorf("stage: wheel %s: %w", w.FileName, err)
 		}
@@ -584,19 +584,6 @@ func swapInto(tmp, dir string) error {
 		_ = os.RemoveAll(old)
 	}
 	return nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func randHex() string {

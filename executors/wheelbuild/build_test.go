@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/adopipe/adopipe/planner/fingerprint"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,7 +62,7 @@ func TestBuildSetuptoolsSCM(t *testing.T) {
 	if filepath.Base(res.WheelPath) != res.FileName || res.LogPath != logPath {
 		t.Errorf("paths = %s, %s", res.WheelPath, res.LogPath)
 	}
-	sum, _ := FileSHA256(res.WheelPath)
+	sum, _ := fingerprint.FileSHA256(res.WheelPath)
 	if sum != res.SHA256 || len(sum) != 64 {
 		t.Errorf("SHA256 = %q, file has %q", res.SHA256, sum)
 	}

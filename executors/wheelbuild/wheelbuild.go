@@ -11,8 +11,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/adopipe/adopipe/planner/fingerprint"
 )
 
 // Frontends understood by Request.Frontend.
@@ -228,7 +228,7 @@ func Build(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	sum, err := FileSHA256(wheel)
+	sum, err := fingerprint.FileSHA256(wheel)
 	if err != nil {
 		return fail(err)
 	}
@@ -374,20 +374,6 @@ func exitText(err error) string {
 		return "ok"
 	}
 	return err.Error()
-}
-
-// FileSHA256 returns the hex SHA-256 of a file.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // tailLines returns the last n lines of a file (best effort).

@@ -12,7 +12,6 @@ package wheelcache
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,7 +20,13 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/adopipe/adopipe/planner/fingerprint"
 )
+
+// fileSHA256 is the digest the cache verifies wheels by (a package-level
+// name because "fingerprint" is this package's word for the entry key).
+var fileSHA256 = fingerprint.FileSHA256
 
 // ErrDigestMismatch marks a cache entry whose wheel does not match its
 // recorded digest (or whose digest file is missing/garbled). Get reports it
@@ -263,19 +268,6 @@ func syncDir(dir string) {
 		_ = d.Sync()
 		d.Close()
 	}
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func randHex() string {
