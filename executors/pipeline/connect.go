@@ -132,13 +132,24 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 			address = k.Address()
 		}
 	}
-	client, err := rayjobs.New(rayjobs.Config{
+	cfg := rayjobs.Config{
 		Address:            address,
 		Headers:            c.Headers.Plain(),
 		CAFile:             c.CAFile,
 		InsecureSkipVerify: c.InsecureSkipTLSVerify,
 		Timeout:            c.Timeout,
-	})
+	}
+	if k := conn.Forward; k != nil {
+		// A forward that died mid-apply is restarted by its keeper; let
+		// the client's retry wait for that instead of failing at once.
+		cfg.BeforeRetry = func(ctx context.Context, err error) {
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			cn.logf("cluster %s: %v; waiting for the port-forward (%s)", c.Name, err, k.State())
+			_ = k.WaitReady(ctx)
+		}
+	}
+	client, err := rayjobs.New(cfg)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)

@@ -48,6 +48,10 @@ type Config struct {
 	// PollInterval is used by TailLogs when it falls back to polling
 	// (default 1s).
 	PollInterval time.Duration
+	// BeforeRetry, when set, runs before a request is retried after a
+	// transport error, with that error; a port-forward keeper uses it to
+	// wait until the restarted forward answers again.
+	BeforeRetry func(ctx context.Context, err error)
 	// OnTailFallback, when set, is told why TailLogs left the websocket for
 	// polling (e.g. to print "log stream dropped; polling"). The error never
 	// holds header values.
@@ -319,6 +323,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			lastErr = err
 			if ctx.Err() != nil {
 				return nil, err
+			}
+			if c.cfg.BeforeRetry != nil && i+1 < attempts {
+				c.cfg.BeforeRetry(ctx, err)
 			}
 			continue
 		}
