@@ -28,11 +28,16 @@ type fakeRay struct {
 	submitted []map[string]any
 	packages  map[string][]byte
 	submitErr string // answer POST /api/jobs/ with 500 and this body
+	// onRequest runs first for every request (fault injection).
+	onRequest func(r *http.Request)
 }
 
 func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.onRequest != nil {
+		f.onRequest(r)
+	}
 	switch {
 	case r.URL.Path == "/api/version":
 		io.WriteString(w, `{"version":"4","ray_version":"2.60.0"}`)
@@ -53,6 +58,13 @@ func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
+		id := body["submission_id"].(string)
+		for _, prev := range f.submitted {
+			if prev["submission_id"] == id {
+				http.Error(w, "Job with submission_id "+id+" already exists. Please use a different submission_id.", http.StatusInternalServerError)
+				return
+			}
+		}
 		f.submitted = append(f.submitted, body)
 		json.NewEncoder(w).Encode(map[string]string{"submission_id": body["submission_id"].(string), "job_id": body["submission_id"].(string)})
 	case strings.HasPrefix(r.URL.Path, "/api/jobs/"):
