@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/planner/state"
+)
+
+// A real local Ray head is killed in the middle of an apply: the apply
+// fails saying the dashboard cannot be reached; the next apply starts a
+// new head and the job exists exactly once.
+func TestRealHeadKilledMidApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Ray heads")
+	}
+	rayBin := raytest.RequireRay(t)
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"ado.hcl": `
+cluster "local" {
+  local { num_cpus = 1 }
+}
+operation "op" {
+  cluster   = cluster.local
+  context   = "c.yaml"
+  operation = "o.yaml"
+  args      = ["python", "-c", "print('ran once')"]
+}`,
+		"c.yaml": "project: p\n",
+		"o.yaml": "spaces: [s]\n",
+	} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	workDir := filepath.Join(dir, ".adopipe")
+	statePath := filepath.Join(workDir, "state.json")
+	clusterDir := ClusterDir(workDir, "local")
+	t.Cleanup(func() {
+		if c, err := localcluster.Find(clusterDir); err == nil {
+			c.Stop(context.Background())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	apply := func(hook func(context.Context, planner.JobStep, *Connection) error) (*Outcome, error) {
+		st, err := state.Load(statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := planner.New(workDir, nil).Plan(ctx, planner.Request{Config: cfg, State: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cn := &Connector{WorkDir: workDir, RayBin: rayBin}
+		defer cn.Close()
+		return Apply(ctx, Options{
+			Config: cfg, Plan: p, State: st, StatePath: statePath, WorkDir: workDir,
+			Cache: wheelcache.New(filepath.Join(workDir, "cache")), Connector: cn, BeforeSubmit: hook,
+		})
+	}
+
+	var killed *localcluster.Record
+	_, err := apply(func(_ context.Context, _ planner.JobStep, conn *Connection) error {
+		rec := conn.Local.Record
+		killed = &rec
+		// The whole head, as a crash or an OOM kill would take it.
+		syscall.Kill(-rec.PGID, syscall.SIGKILL)
+		return nil
+	})
+	if killed == nil {
+		t.Fatal("the apply never reached the submit stage")
+	}
+	t.Cleanup(func() { os.RemoveAll(killed.TempDir) })
+	var unreachable *rayjobs.UnreachableError
+	if err == nil || !errors.As(err, &unreachable) || !strings.Contains(err.Error(), killed.Address) {
+		t.Fatalf("apply with the head killed: %v", err)
+	}
+
+	out, err := apply(nil)
+	if err != nil {
+		t.Fatalf("apply after the head came back: %v", err)
+	}
+	if out.Submitted != 1 || len(out.Jobs) != 1 {
+		t.Fatalf("outcome = %+v", out)
+	}
+	c := out.Jobs[0].Client()
+	if c.Address() == killed.Address {
+		t.Fatalf("the dead head's address %s was reused", killed.Address)
+	}
+	jobs, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, j := range jobs {
+		if strings.HasPrefix(j.SubmissionID, "adopipe-op-") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d adopipe jobs on the new head, want exactly 1", n)
+	}
+	info, err := c.WaitTerminal(ctx, out.Jobs[0].JobID, time.Second)
+	if err != nil || info.Status != rayjobs.StatusSucceeded {
+		t.Fatalf("job ended %v (%v)", info.Status, err)
+	}
+}
