@@ -1,0 +1,9 @@
+cluster "dev" {
+  address = "http://127.0.0.1:8265"
+}
+operation "sweep" {
+  cluster   = cluster.dev
+  context   = "fixtures/context_mysql.yaml"
+  operation = "fixtures/operation.yaml"
+  files     = ["fixtures/escape.txt"] # ERROR: outside the manifest's directory
+}
