@@ -1,0 +1,76 @@
+# Shared set-up for bench/*.sh; sourced, not run.
+#
+# Environment:
+#   BENCH_DIR    work directory (default <repo>/.cache/bench): generated
+#                trees are kept there between runs (they are deterministic)
+#   BENCH_RUNS   timed runs per figure (default 5, never fewer than 5)
+#   BENCH_WARMUP untimed warm-up runs (default 1)
+#   BENCH_JSON   JSON lines of every figure (default $BENCH_DIR/results.jsonl)
+
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-$root/.cache/bench}"
+BENCH_RUNS="${BENCH_RUNS:-5}"
+BENCH_WARMUP="${BENCH_WARMUP:-1}"
+if ((BENCH_RUNS < 5)); then
+	echo "bench: BENCH_RUNS=$BENCH_RUNS is below 5; using 5" >&2
+	BENCH_RUNS=5
+fi
+mkdir -p "$BENCH_DIR/bin"
+BENCH_DIR="$(cd "$BENCH_DIR" && pwd)"
+BENCH_JSON="${BENCH_JSON:-$BENCH_DIR/results.jsonl}"
+VENV="$root/.venv"
+PY="${ADOPIPE_PYTHON:-$VENV/bin/python}"
+RAY="$VENV/bin/ray"
+ADOPIPE="$BENCH_DIR/bin/adopipe"
+
+# bench_build compiles adopipe and the bench helpers into $BENCH_DIR/bin.
+bench_build() {
+	(cd "$root" && go build -o "$ADOPIPE" ./cmd/adopipe &&
+		go build -o "$BENCH_DIR/bin/" ./bench/cmd/... ./bench/gentree)
+}
+
+# bench_tree NAME GENTREE-FLAGS... prints the path of a generated tree,
+# generating it once (the flags are part of the stamp).
+bench_tree() {
+	local name="$1"
+	shift
+	local dir="$BENCH_DIR/trees/$name" stamp="$BENCH_DIR/trees/$name.stamp"
+	if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$*" ]]; then
+		rm -rf "$dir" "$stamp"
+		mkdir -p "$BENCH_DIR/trees"
+		"$BENCH_DIR/bin/gentree" -out "$dir" "$@" >&2
+		echo "$*" >"$stamp"
+	fi
+	echo "$dir"
+}
+
+# bt runs benchtime with the shared settings; extra flags follow.
+bt() {
+	"$BENCH_DIR/bin/benchtime" -runs "$BENCH_RUNS" -warmup "$BENCH_WARMUP" -json "$BENCH_JSON" "$@"
+}
+
+# tree_bytes DIR... prints the total size in bytes of the regular files.
+tree_bytes() {
+	find "$@" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}'
+}
+
+# bench_machine prints the machine and versions, for docs/benchmarks.md.
+bench_machine() {
+	echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
+	echo "versions: $(go version | cut -d' ' -f3), ray $("$PY" -c 'import ray; print(ray.__version__)' 2>/dev/null || echo '?'), $("$PY" --version 2>&1), $(git --version)"
+}
+
+# write_mysql_context FILE: an ado context a remote cluster accepts.
+write_mysql_context() {
+	cat >"$1" <<'EOF'
+project: bench
+metadataStore:
+  scheme: mysql+pymysql
+  host: mysql.bench.invalid
+  port: 3306
+  database: bench
+  user: ado
+EOF
+}

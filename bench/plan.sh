@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# bench/plan.sh: how fast adopipe decides that nothing changed (issue 3).
+#
+# On bench/gentree's tree (3 plugins x 5,000 files, ~150 MB, a git
+# repository), with a manifest whose 3 plugins are those checkouts and whose
+# cluster is a remote-looking address that plan never contacts:
+#
+#   plan.noop  warm no-op `adopipe plan` vs `git status --porcelain` on the
+#              same tree (target: not slower) and its peak RSS (< 100 MB)
+#   plan.cold  plan with no stat cache (every file read and hashed) vs
+#              `find ... -type f -print0 | xargs -0 sha256sum` over the same
+#              three checkouts (target: at least as fast)
+#
+# The 3 wheels are built once beforehand with `adopipe stage` (which
+# contacts no cluster), so the plan finds them in the wheel cache: every
+# wheel line is "= cached", as after an apply. The job line stays "+ submit"
+# because nothing was ever submitted to the invalid address; deciding that
+# costs the same as deciding "= already submitted" (one digest compared).
+#
+#   bench/plan.sh            (make bench runs it with the others)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ "${BENCH_SKIP_BUILD:-}" == 1 ]] || bench_build
+tree="$(bench_tree 3x5000 -plugins 3 -files 5000)"
+ws="$BENCH_DIR/ws-plan"
+plugins="$tree/plugins/actuators"
+
+# The workspace (and its wheel cache) is kept while the tree is the same.
+if [[ ! -f "$ws/.stamp" || "$(cat "$ws/.stamp")" != "$(cat "$BENCH_DIR/trees/3x5000.stamp")" ]]; then
+	rm -rf "$ws"
+	mkdir -p "$ws"
+	write_mysql_context "$ws/context.yaml"
+	echo "spaces: [space-1]" >"$ws/operation.yaml"
+	cat >"$ws/ado.hcl" <<EOF
+# Written by bench/plan.sh.
+cluster "remote" {
+  address = "http://ray-head.bench.invalid:8265"
+}
+
+build {
+  python    = "$PY"
+  isolation = false
+}
+
+plugin "p0" { source = "$plugins/bench_p0" }
+plugin "p1" { source = "$plugins/bench_p1" }
+plugin "p2" { source = "$plugins/bench_p2" }
+
+operation "bench" {
+  cluster   = cluster.remote
+  context   = "context.yaml"
+  operation = "operation.yaml"
+  plugins   = [plugin.p0, plugin.p1, plugin.p2]
+  args      = ["true"]
+}
+EOF
+	echo "plan.sh: building the 3 wheels once (adopipe stage)" >&2
+	"$ADOPIPE" -C "$ws" stage -o "$ws/staged" >&2
+	rm -rf "$ws/staged"
+	cp "$BENCH_DIR/trees/3x5000.stamp" "$ws/.stamp"
+fi
+
+files=$(find "$plugins" -type f | wc -l)
+bytes=$(tree_bytes "$plugins")
+echo "plan.sh: $files files, $((bytes / 1000000)) MB in 3 checkouts" >&2
+
+# Fill the stat cache and check the plan is the no-op one.
+"$ADOPIPE" -C "$ws" plan >"$BENCH_DIR/plan-noop.out"
+grep -q 'Plan: 0 wheels to build, 3 cached' "$BENCH_DIR/plan-noop.out" || {
+	echo "plan.sh: the warm plan is not a no-op:" >&2
+	cat "$BENCH_DIR/plan-noop.out" >&2
+	exit 1
+}
+
+bt -id plan.noop -what "warm no-op plan, 3x5,000 files ($files files)" \
+	-a "'$ADOPIPE' -C '$ws' plan" -a-name adopipe \
+	-b "git -C '$tree' status --porcelain" -b-name "git status" \
+	-max-ratio 1 -max-rss-mb 100
+
+bt -id plan.cold -what "cold plan (no stat cache) vs sha256sum, $((bytes / 1000000)) MB" \
+	-a-prepare "rm -f '$ws/.adopipe/statcache'" \
+	-a "'$ADOPIPE' -C '$ws' plan" -a-name adopipe \
+	-b "find '$plugins' -type f -print0 | xargs -0 sha256sum >/dev/null" -b-name "find|sha256sum" \
+	-bytes "$bytes" -max-ratio 1 -max-rss-mb 100
