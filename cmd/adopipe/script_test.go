@@ -2,19 +2,36 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/adopipe/adopipe/internal/raytest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(stopHeadAfter{m}, map[string]func(){
 		"adopipe": func() { os.Exit(Main()) },
 	})
+}
+
+// stopHeadAfter stops the Ray head the real tier started (by pid) once the
+// tests have run, before testscript.Main exits.
+type stopHeadAfter struct{ m *testing.M }
+
+func (s stopHeadAfter) Run() int {
+	code := s.m.Run()
+	if err := raytest.StopHead(); err != nil {
+		fmt.Fprintf(os.Stderr, "stopping the test Ray head: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
 }
 
 // TestScripts runs testdata/scripts/*.txtar against the real binary.
