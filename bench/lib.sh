@@ -74,3 +74,43 @@ metadataStore:
   user: ado
 EOF
 }
+
+# need_ray re-runs the calling script under scripts/with-ray-head unless
+# ADOPIPE_TEST_RAY_ADDRESS names a Ray head already. Call it as
+# `need_ray "$0" "$@"` before anything else.
+need_ray() {
+	if [[ -z "${ADOPIPE_TEST_RAY_ADDRESS:-}" ]]; then
+		[[ -x "$RAY" ]] || {
+			echo "bench: $RAY not found: run make venv" >&2
+			exit 1
+		}
+		exec "$root/scripts/with-ray-head" "$@"
+	fi
+}
+
+# start_proxy: a counting proxy in front of the Ray head; sets PROXY (its
+# address) and PROXY_PID, and stops it (by pid) when the script exits.
+start_proxy() {
+	local addr_file="$BENCH_DIR/proxy.$$.addr"
+	rm -f "$addr_file"
+	"$BENCH_DIR/bin/raybench" proxy -target "$ADOPIPE_TEST_RAY_ADDRESS" -addr-file "$addr_file" &
+	PROXY_PID=$!
+	trap 'kill "$PROXY_PID" 2>/dev/null || true; rm -f "'"$addr_file"'"' EXIT
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s "$addr_file" ]] && break
+		kill -0 "$PROXY_PID" 2>/dev/null || {
+			echo "bench: the proxy exited" >&2
+			exit 1
+		}
+		sleep 0.1 # polling for the address file
+	done
+	PROXY="$(cat "$addr_file")"
+	[[ -n "$PROXY" ]] || {
+		echo "bench: the proxy wrote no address" >&2
+		exit 1
+	}
+}
+
+# nonce prints a value that differs on every call.
+nonce() { echo "$(date +%s%N)-$RANDOM"; }

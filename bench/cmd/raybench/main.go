@@ -1,0 +1,208 @@
+// Command raybench is the Ray side of bench/*.sh:
+//
+//	raybench proxy -target URL -addr-file FILE   counting proxy in front of a Ray head
+//	raybench reset ADDR                          zero the proxy's counts
+//	raybench stats ADDR                          print the counts as one JSON line
+//	raybench sum FILE                            add up stats lines: totals and per run
+//	raybench idle [-timeout 2m] ADDR             wait until no job is PENDING or RUNNING
+//
+// The proxy listens on a free loopback port, writes its http address to
+// FILE and runs until SIGTERM or SIGINT. See bench/internal/countproxy.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/adopipe/adopipe/bench/internal/countproxy"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "proxy":
+		err = proxy(args)
+	case "reset":
+		err = call(args, http.MethodPost, "/__bench/reset", io.Discard)
+	case "stats":
+		err = call(args, http.MethodGet, "/__bench/stats", os.Stdout)
+	case "sum":
+		err = sum(args)
+	case "idle":
+		err = idle(args)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raybench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: raybench proxy|reset|stats|sum|idle ... (see go doc ./bench/cmd/raybench)")
+	os.Exit(2)
+}
+
+func proxy(args []string) error {
+	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
+	target := fs.String("target", "", "Ray head address, http://host:port")
+	addrFile := fs.String("addr-file", "", "write the proxy's address here")
+	fs.Parse(args)
+	if *target == "" || *addrFile == "" {
+		return errors.New("proxy: -target and -addr-file are required")
+	}
+	p, err := countproxy.New(*target)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	tmp := *addrFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte("http://"+ln.Addr().String()+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, *addrFile); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func call(args []string, method, path string, out io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("want one address")
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(args[0], "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	_, err = io.Copy(out, resp.Body)
+	return err
+}
+
+// sum adds up the JSON stats lines of FILE.
+func sum(args []string) error {
+	if len(args) != 1 {
+		return errors.New("sum: want one file")
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var total countproxy.Stats
+	runs := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var s countproxy.Stats
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			return fmt.Errorf("sum: %s: %v", args[0], err)
+		}
+		runs++
+		total.Requests += s.Requests
+		total.Uploads += s.Uploads
+		total.UploadedBytes += s.UploadedBytes
+		total.Submits += s.Submits
+		total.RequestBytes += s.RequestBytes
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if runs == 0 {
+		return errors.New("sum: no runs")
+	}
+	fmt.Printf("runs=%d uploaded_bytes=%d uploads=%d submits=%d requests=%d per_run_uploaded_bytes=%d per_run_submits=%.2f\n",
+		runs, total.UploadedBytes, total.Uploads, total.Submits, total.Requests,
+		total.UploadedBytes/int64(runs), float64(total.Submits)/float64(runs))
+	return nil
+}
+
+// idle waits until the cluster runs no job, so one run's jobs do not slow
+// the next run down.
+func idle(args []string) error {
+	fs := flag.NewFlagSet("idle", flag.ExitOnError)
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		return errors.New("idle: want one address")
+	}
+	url := strings.TrimRight(fs.Arg(0), "/") + "/api/jobs/"
+	deadline := time.Now().Add(*timeout)
+	for {
+		busy, err := busyJobs(url)
+		if err == nil && busy == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("idle: %v", err)
+			}
+			return fmt.Errorf("idle: %d jobs still pending or running after %s", busy, *timeout)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval, not a wait for luck
+	}
+}
+
+func busyJobs(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	var jobs []struct {
+		Status string `json:"status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jobs); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range jobs {
+		if j.Status == "PENDING" || j.Status == "RUNNING" {
+			n++
+		}
+	}
+	return n, nil
+}
