@@ -96,6 +96,10 @@ func TestQuickstart(t *testing.T) {
 		}
 		firstJob = submittedJob(t, out)
 		firstOp = q.checkResults(t, 2, 1)
+		// ado keeps its CLI config under $HOME: it must be the test's.
+		if _, err := os.Stat(filepath.Join(q.home, ".config", "ado")); err != nil {
+			t.Errorf("ado wrote no config under the test's HOME (%v): is HOME isolated?", err)
+		}
 	}) {
 		return
 	}
@@ -173,6 +177,7 @@ func TestQuickstart(t *testing.T) {
 		w.waitFor(t, cmdDeadline, regexp.MustCompile(`no changes \(1 wheel cached, 1 job already submitted\)`))
 
 		q.setFunction(t, "x0**4 + x1")
+		w.waitFor(t, watchDeadline, regexp.MustCompile(`changed plugin/adopipe_quickstart/experiments\.py\s.*plan: 1 wheel to build, 0 cached, 1 job to submit`))
 		m := w.waitFor(t, watchDeadline, regexp.MustCompile(`submitted: (adopipe-walk-[0-9a-f]+)`))
 		job := m[1]
 		if job == secondJob || job == firstJob {
@@ -180,6 +185,7 @@ func TestQuickstart(t *testing.T) {
 		}
 		q.waitStatus(t, job, "SUCCEEDED")
 		out := w.stop(t)
+		t.Logf("adopipe watch output:\n%s", out)
 		if n := len(regexp.MustCompile(`submitted: adopipe-walk-`).FindAllString(out, -1)); n != 1 {
 			t.Errorf("watch submitted %d jobs for one edit, want 1:\n%s", n, out)
 		}
@@ -314,6 +320,11 @@ func copyTracked(t *testing.T, root, src, dst string) {
 // output and exit code. A timeout fails the test.
 func (q *quickstart) adopipe(t *testing.T, deadline time.Duration, args ...string) (string, int) {
 	t.Helper()
+	return q.run(t, deadline, true, args...)
+}
+
+func (q *quickstart) run(t *testing.T, deadline time.Duration, logTime bool, args ...string) (string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, adopipeBin, args...)
@@ -323,7 +334,9 @@ func (q *quickstart) adopipe(t *testing.T, deadline time.Duration, args ...strin
 	cmd.WaitDelay = 30 * time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	t.Logf("adopipe %s: %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	if logTime {
+		t.Logf("adopipe %s: %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	}
 	if ctx.Err() != nil {
 		t.Fatalf("adopipe %s: no result within %s:\n%s", strings.Join(args, " "), deadline, tail(string(out), 40))
 	}
@@ -460,7 +473,9 @@ func (q *quickstart) checkResults(t *testing.T, power, scale int) string {
 	if len(got) != 12 {
 		t.Errorf("operation %s: %d entities, want 12", op, len(got))
 	}
-	t.Logf("operation %s: 12 entities, y = x0**%d + %d*x1", op, power, scale)
+	if !t.Failed() {
+		t.Logf("operation %s: all 12 entities have y = x0**%d + %d*x1", op, power, scale)
+	}
 	return op
 }
 
@@ -504,7 +519,7 @@ func (q *quickstart) waitStatus(t *testing.T, id, want string) {
 	deadline := time.Now().Add(jobDeadline)
 	var last string
 	for {
-		out, code := q.adopipe(t, cmdDeadline, "status")
+		out, code := q.run(t, cmdDeadline, false, "status")
 		last = fmt.Sprintf("exit %d:\n%s", code, out)
 		if code == 0 {
 			for _, line := range strings.Split(out, "\n") {
