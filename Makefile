@@ -2,6 +2,7 @@
 # and `make test`; everything they need is installed by the targets below.
 
 include mk/venv.mk
+include mk/bench.mk
 
 GO          ?= go
 BIN         := bin/adopipe

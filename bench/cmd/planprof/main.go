@@ -5,6 +5,7 @@
 //
 //	planprof -C .cache/bench/ws-plan -n 20 -cpuprofile cpu.out [-cold]
 //	go tool pprof -top bench/planprof cpu.out
+//	planprof -C ... -n 1 -memprofile mem.out   # then -sample_index=alloc_space
 //
 // It prints the time of each phase, summed over the runs.
 package main
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -30,11 +32,31 @@ func main() {
 	cold := flag.Bool("cold", false, "delete the stat cache before every plan")
 	noWheelCache := flag.Bool("no-wheel-cache", false, "plan without consulting the wheel cache")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	mem := flag.String("memprofile", "", "write a heap profile (allocations of every plan) to this file")
 	flag.Parse()
-	if err := run(*dir, *n, *cold, *noWheelCache, *cpu); err != nil {
+	if *mem != "" {
+		runtime.MemProfileRate = 4096
+	}
+	err := run(*dir, *n, *cold, *noWheelCache, *cpu)
+	if err == nil && *mem != "" {
+		err = writeHeap(*mem)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "planprof:", err)
 		os.Exit(1)
 	}
+}
+
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func run(dir string, n int, cold, noWheelCache bool, cpu string) error {
