@@ -183,6 +183,11 @@ func jobStep(cfg *manifest.Config, op *manifest.Operation, inputs Inputs, st *st
 		step.Action = ActionSubmit
 		step.PreviousJobID = prev.JobID
 		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, inputs, plan, step.Wheels)
+		// Going back to inputs submitted before (A, B, then A again) must
+		// run again, so the id also depends on the job it follows. A
+		// resumed apply still computes the same id: the state records the
+		// new job only once Ray accepted it.
+		step.SubmissionID = SubmissionID(op.Name, chainDigest(digest, prev.JobID))
 	default:
 		step.Action = ActionSubmit
 		step.Reason = "never submitted"
@@ -226,6 +231,12 @@ func describeInputChanges(prev map[string]string, now Inputs, plan *Plan, wheels
 // the same inputs twice is recognised by Ray itself.
 func SubmissionID(operation, inputDigest string) string {
 	return "adopipe-" + operation + "-" + inputDigest[:12]
+}
+
+// chainDigest digests inputs together with the job they follow.
+func chainDigest(inputDigest, previousJobID string) string {
+	h := sha256.Sum256([]byte(inputDigest + "\n" + previousJobID))
+	return hex.EncodeToString(h[:])
 }
 
 func (p *Plan) digest() string {

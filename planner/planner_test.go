@@ -121,6 +121,7 @@ func TestPlanLifecycle(t *testing.T) {
 	if s := p.Summary(); s != (Summary{Build: 2, Submit: 2}) {
 		t.Errorf("summary = %+v", s)
 	}
+	firstID := p.Jobs[0].SubmissionID
 	if j := p.Jobs[0]; !strings.HasPrefix(j.SubmissionID, "adopipe-op-") || len(j.SubmissionID) != len("adopipe-op-")+12 || j.Reason != "never submitted" {
 		t.Errorf("job step = %+v", j)
 	}
@@ -163,6 +164,16 @@ func TestPlanLifecycle(t *testing.T) {
 	}
 	if p.Jobs[0].Action != ActionSubmit || !strings.Contains(p.Jobs[0].Reason, "inputs changed") {
 		t.Errorf("after revert op = %+v", p.Jobs[0])
+	}
+	// Back to the first inputs: a new job id, or Ray would take it for the
+	// first job, already run, and nothing would run the current code.
+	if p.Jobs[0].SubmissionID == firstID {
+		t.Errorf("reverted inputs reuse the first job id %s", firstID)
+	}
+	// Planning again without applying gives the same id: a retried apply
+	// is recognised by Ray.
+	if again := f.plan(); again.Jobs[0].SubmissionID != p.Jobs[0].SubmissionID {
+		t.Errorf("the id is not stable across plans: %s then %s", p.Jobs[0].SubmissionID, again.Jobs[0].SubmissionID)
 	}
 }
 
