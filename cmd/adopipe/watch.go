@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -335,6 +336,17 @@ func (w *watcher) stopTails() {
 func describeChanged(dir string, paths []string) string {
 	if len(paths) == 0 {
 		return ""
+	}
+	// Editors and sed write short-lived temporary files beside the real
+	// one; name only what still exists, unless nothing does (a deletion).
+	var existing []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			existing = append(existing, p)
+		}
+	}
+	if len(existing) > 0 {
+		paths = existing
 	}
 	var rels []string
 	for _, p := range paths {

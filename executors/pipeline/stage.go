@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/adopipe/adopipe/executors/localcluster"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 // StagedJob is one job directory written by Stage.
@@ -32,10 +34,7 @@ func Stage(ctx context.Context, opts Options, outDir string) ([]StagedJob, *Outc
 		sj := StagedJob{Operation: job.Operation}
 		wheels, err := r.jobWheels(job.Wheels)
 		if err == nil {
-			address := op.Cluster.Address
-			if address == "" {
-				address = "http://127.0.0.1:8265"
-			}
+			address := stageAddress(r.WorkDir, op.Cluster)
 			var ctxFile string
 			if ctxFile, err = contextFile(r.WorkDir, op); err == nil {
 				sj.Result, err = stage.Stage(filepath.Join(outDir, job.Operation), StageSpec(r.Config, op, wheels, ctxFile, address))
@@ -49,4 +48,19 @@ func Stage(ctx context.Context, opts Options, outDir string) ([]StagedJob, *Outc
 	}
 	r.out.Fail = len(errs)
 	return jobs, &r.out, errors.Join(errs...)
+}
+
+// stageAddress is the address written into submit.sh: the cluster's, the
+// local head adopipe runs for it when one is up, or Ray's default (the
+// script lets RAY_ADDRESS override it).
+func stageAddress(workDir string, c *manifest.Cluster) string {
+	if c.Address != "" {
+		return c.Address
+	}
+	if c.Local != nil {
+		if lc, err := localcluster.Find(ClusterDir(workDir, c.Name)); err == nil {
+			return lc.URL()
+		}
+	}
+	return "http://127.0.0.1:8265"
 }
