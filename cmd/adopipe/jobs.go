@@ -30,6 +30,24 @@ func (ws *workspace) recordedJobs(names []string) ([]string, error) {
 	return names, nil
 }
 
+// openJobs opens the workspace for a command about recorded jobs, checks
+// the named operations have one, and returns a Connector that starts
+// nothing. Only commands that change a job (stop) take the state lock, so
+// status and logs work while an apply or watch runs.
+func (a *app) openJobs(ctx context.Context, sf stateFlags, command string, lock bool, ops []string) (*workspace, []string, *pipeline.Connector, error) {
+	sf.lock = lock
+	ws, err := a.openWorkspace(ctx, sf, command)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	names, err := ws.recordedJobs(ops)
+	if err != nil {
+		ws.close()
+		return nil, nil, nil, err
+	}
+	return ws, names, &pipeline.Connector{WorkDir: ws.workDir, NoStart: true}, nil
+}
+
 // jobClient connects to the cluster an operation's job was submitted to,
 // without starting anything.
 func (ws *workspace) jobClient(ctx context.Context, cn *pipeline.Connector, op string) (*rayjobs.Client, string, error) {
@@ -52,22 +70,16 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "Show the jobs this manifest submitted and their status on the cluster",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			sf.lock = false // read-only: never wait for a running apply
-			ws, err := a.openWorkspace(ctx, sf, "adopipe status")
+			ws, ops, cn, err := a.openJobs(ctx, sf, "adopipe status", false, args)
 			if err != nil {
 				return err
 			}
 			defer ws.close()
-			ops, err := ws.recordedJobs(args)
-			if err != nil {
-				return err
-			}
+			defer cn.Close()
 			if len(ops) == 0 {
 				fmt.Fprintln(a.stdout, "No jobs submitted yet.")
 				return nil
 			}
-			cn := &pipeline.Connector{WorkDir: ws.workDir, NoStart: true}
-			defer cn.Close()
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "OPERATION\tJOB\tSTATUS\tSUBMITTED\tCLUSTER")
 			for _, op := range ops {
@@ -104,16 +116,11 @@ func (a *app) logsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := a.interruptible(cmd.Context())
 			defer stop()
-			sf.lock = false
-			ws, err := a.openWorkspace(ctx, sf, "adopipe logs")
+			ws, _, cn, err := a.openJobs(ctx, sf, "adopipe logs", false, args)
 			if err != nil {
 				return err
 			}
 			defer ws.close()
-			if _, err := ws.recordedJobs(args); err != nil {
-				return err
-			}
-			cn := &pipeline.Connector{WorkDir: ws.workDir, NoStart: true}
 			defer cn.Close()
 			c, id, err := ws.jobClient(ctx, cn, args[0])
 			if err != nil {
@@ -144,15 +151,11 @@ func (a *app) stopCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ws, err := a.openWorkspace(ctx, sf, "adopipe stop")
+			ws, _, cn, err := a.openJobs(ctx, sf, "adopipe stop", true, args)
 			if err != nil {
 				return err
 			}
 			defer ws.close()
-			if _, err := ws.recordedJobs(args); err != nil {
-				return err
-			}
-			cn := &pipeline.Connector{WorkDir: ws.workDir, NoStart: true}
 			defer cn.Close()
 			failed := false
 			for _, op := range args {
