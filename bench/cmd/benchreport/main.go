@@ -165,9 +165,12 @@ func printMarkdown(recs map[string]record, order []string) {
 		if len(r.Targets) > 0 {
 			target = strings.Join(r.Targets, "; ")
 		}
-		fmt.Printf("| %s | %s | %s | %s | %s | %.1f MB | %s |\n", id, r.What, a, base, ratio, r.A.PeakRSSMB, target)
+		fmt.Printf("| %s | %s | %s | %s | %s | %.1f MB | %s |\n", id, cell(r.What), cell(a), cell(base), ratio, r.A.PeakRSSMB, cell(target))
 	}
 }
+
+// cell escapes a table cell's pipes (find|sha256sum).
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 func secs(s float64) string {
 	if s < 1 {
