@@ -57,10 +57,17 @@ EOF
 	echo "plan.sh: building the 3 wheels once (adopipe stage)" >&2
 	"$ADOPIPE" -C "$ws" stage -o "$ws/staged" >&2
 	rm -rf "$ws/staged"
+	# setuptools leaves build/ and *.egg-info in the checkouts: remove them
+	# so the tree is again exactly what gentree wrote.
+	rm -rf "$plugins"/*/build "$plugins"/*/src/*.egg-info
 	cp "$BENCH_DIR/trees/3x5000.stamp" "$ws/.stamp"
 fi
 
 files=$(find "$plugins" -type f | wc -l)
+[[ -z "$(find "$plugins" -name build -o -name dist -o -name '*.egg-info')" ]] || {
+	echo "plan.sh: build output in $plugins: the baselines would hash it" >&2
+	exit 1
+}
 bytes=$(tree_bytes "$plugins")
 echo "plan.sh: $files files, $((bytes / 1000000)) MB in 3 checkouts" >&2
 
