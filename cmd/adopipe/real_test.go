@@ -72,6 +72,7 @@ func TestReal(t *testing.T) {
 			"waitjob":   cmdWaitJob,
 			"pidalive":  cmdPIDAlive,
 			"copyfield": cmdCopyField,
+			"joblogs":   cmdJobLogs,
 		},
 	})
 }
@@ -434,4 +435,24 @@ func ofThisRun(ts *testscript.TestScript, job map[string]any) bool {
 	renv, _ := job["runtime_env"].(map[string]any)
 	vars, _ := renv["env_vars"].(map[string]any)
 	return vars["RUN_NONCE"] == ts.Getenv("RUN_NONCE")
+}
+
+// joblogs ID: writes job ID's logs, read through the Jobs API, to the
+// command's stdout (for `stdout` to check).
+func cmdJobLogs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: joblogs ID")
+	}
+	addr := ts.Getenv("RAY_ADDRESS_FOR_TEST")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(addr + "/api/jobs/" + args[0] + "/logs")
+	ts.Check(err)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		ts.Fatalf("GET logs of %s: %s", args[0], resp.Status)
+	}
+	var l struct {
+		Logs string `json:"logs"`
+	}
+	ts.Check(json.NewDecoder(resp.Body).Decode(&l))
+	fmt.Fprint(ts.Stdout(), l.Logs)
 }
