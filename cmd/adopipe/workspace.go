@@ -82,8 +82,10 @@ func newCache(workDir string) *wheelcache.Cache {
 }
 
 func newPlanner(workDir string, cache *wheelcache.Cache) *planner.Planner {
+	// Peek, not Get: plans run often and must not re-hash every cached
+	// wheel; apply verifies the digest before it stages a wheel.
 	return planner.New(workDir, func(fp string) (string, bool) {
-		path, _, ok, _ := cache.Get(fp)
+		path, _, ok, _ := cache.Peek(fp)
 		if !ok {
 			return "", false
 		}

@@ -115,12 +115,11 @@ func (c *Cache) Put(fingerprint, srcWheelPath string) (string, string, error) {
 	return filepath.Join(final, name), sum, nil
 }
 
-// Get returns the cached wheel for fingerprint after checking it against
-// its recorded digest. ok=false with err=nil is a plain miss. ok=false with
-// an error wrapping ErrDigestMismatch is a corrupt entry to be treated as a
-// miss (the error says what is wrong, for a warning); a later Put replaces
-// it. Other errors are I/O problems.
-func (c *Cache) Get(fingerprint string) (path, sha string, ok bool, err error) {
+// Peek finds the entry for fingerprint and reads its recorded digest
+// without hashing the wheel: cheap enough for every plan, where Get would
+// re-read every cached wheel. What Peek finds is verified by Get before
+// it is used.
+func (c *Cache) Peek(fingerprint string) (path, sha string, ok bool, err error) {
 	if err := validFingerprint(fingerprint); err != nil {
 		return "", "", false, err
 	}
@@ -141,12 +140,25 @@ func (c *Cache) Get(fingerprint string) (path, sha string, ok bool, err error) {
 	if len(wheels) != 1 {
 		return "", "", false, fmt.Errorf("wheelcache: entry %s holds %d wheels, want 1: %w", fingerprint, len(wheels), ErrDigestMismatch)
 	}
-	name := wheels[0]
-	path = filepath.Join(dir, name)
-	want, err := readDigest(path + ".sha256")
+	path = filepath.Join(dir, wheels[0])
+	sha, err = readDigest(path + ".sha256")
 	if err != nil {
 		return "", "", false, fmt.Errorf("wheelcache: entry %s: %v: %w", fingerprint, err, ErrDigestMismatch)
 	}
+	return path, sha, true, nil
+}
+
+// Get returns the cached wheel for fingerprint after checking it against
+// its recorded digest. ok=false with err=nil is a plain miss. ok=false with
+// an error wrapping ErrDigestMismatch is a corrupt entry to be treated as a
+// miss (the error says what is wrong, for a warning); a later Put replaces
+// it. Other errors are I/O problems.
+func (c *Cache) Get(fingerprint string) (path, sha string, ok bool, err error) {
+	path, want, ok, err := c.Peek(fingerprint)
+	if !ok {
+		return "", "", false, err
+	}
+	name := filepath.Base(path)
 	got, err := fileSHA256(path)
 	if err != nil {
 		return "", "", false, fmt.Errorf("wheelcache: %w", err)

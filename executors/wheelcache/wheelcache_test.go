@@ -177,3 +177,22 @@ func TestClean(t *testing.T) {
 		t.Error("Clean removed a real entry")
 	}
 }
+
+// Peek finds an entry without reading the wheel; Get still refuses it
+// when its content no longer matches.
+func TestPeekDoesNotVerifyGetDoes(t *testing.T) {
+	c := New(t.TempDir())
+	src := filepath.Join(t.TempDir(), "p-1.0-py3-none-any.whl")
+	os.WriteFile(src, []byte("wheel"), 0o644)
+	path, sha, err := c.Put("fp1", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte("tampered"), 0o644)
+	if p, s, ok, err := c.Peek("fp1"); !ok || err != nil || p != path || s != sha {
+		t.Fatalf("Peek = %q %q %v %v", p, s, ok, err)
+	}
+	if _, _, ok, err := c.Get("fp1"); ok || !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("Get of a tampered wheel = ok %v, err %v", ok, err)
+	}
+}
