@@ -96,39 +96,25 @@ func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// List2Cmdline joins args exactly like Python's subprocess.list2cmdline,
-// which `ray job submit` uses to turn its trailing arguments into the
-// entrypoint string.
-func List2Cmdline(args []string) string {
-	var b strings.Builder
-	for i, arg := range args {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		needQuote := arg == "" || strings.ContainsAny(arg, " \t")
-		if needQuote {
-			b.WriteByte('"')
-		}
-		backslashes := 0
-		for _, c := range arg {
-			switch c {
-			case '\\':
-				backslashes++
-			case '"':
-				b.WriteString(strings.Repeat(`\`, backslashes*2))
-				backslashes = 0
-				b.WriteString(`\"`)
-			default:
-				b.WriteString(strings.Repeat(`\`, backslashes))
-				backslashes = 0
-				b.WriteRune(c)
-			}
-		}
-		b.WriteString(strings.Repeat(`\`, backslashes))
-		if needQuote {
-			b.WriteString(strings.Repeat(`\`, backslashes))
-			b.WriteByte('"')
-		}
+// ShlexJoin joins args exactly like Python's shlex.join, which `ray job
+// submit -- ARGS` uses (on POSIX) to turn its trailing arguments into the
+// entrypoint string. Ray runs that string with /bin/sh, so every argument
+// reaches the job's process unchanged.
+func ShlexJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shlexQuote(a)
 	}
-	return b.String()
+	return strings.Join(quoted, " ")
+}
+
+// shlexQuote is Python's shlex.quote, byte for byte.
+func shlexQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }

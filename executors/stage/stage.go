@@ -238,9 +238,9 @@ func EntrypointArgs(spec Spec) ([]string, error) {
 
 // EntrypointString returns the entrypoint string `ray job submit -- ARGS`
 // sends to the Jobs API for these arguments: Ray's CLI joins them with
-// Python's subprocess.list2cmdline, so a Jobs client sending this string
-// submits byte-for-byte what submit.sh would.
-func EntrypointString(args []string) string { return List2Cmdline(args) }
+// Python's shlex.join (subprocess.list2cmdline only on Windows), so a Jobs
+// client sending this string submits byte-for-byte what submit.sh would.
+func EntrypointString(args []string) string { return ShlexJoin(args) }
 
 // Stage writes the job directory dir. It is built in a temporary sibling
 // directory and renamed into place, so a half-staged dir never appears. An
@@ -277,7 +277,7 @@ func Stage(dir string, spec Spec) (Result, error) {
 	}
 
 	rt := p.runtimeEnv()
-	entry := List2Cmdline(p.spec.Entrypoint)
+	entry := EntrypointString(p.spec.Entrypoint)
 	plan = append(plan,
 		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt)), mode: 0o644},
 		op{dst: SubmitScript, data: []byte(SubmitScriptText(p.spec.Address, p.spec.Entrypoint)), mode: 0o755},

@@ -131,7 +131,7 @@ func TestStageRecipe(t *testing.T) {
 	if js, _ := json.Marshal(rtAPI); !strings.Contains(string(js), `"${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/wheels/`) {
 		t.Errorf("JSON runtime env mangles the working dir variable: %s", js)
 	}
-	if res.Entrypoint != `ado -c "my context.yaml" create operation -f operation.yaml` {
+	if res.Entrypoint != `ado -c 'my context.yaml' create operation -f operation.yaml` {
 		t.Errorf("Entrypoint = %q", res.Entrypoint)
 	}
 
@@ -349,35 +349,45 @@ func TestStageWarnsAboutGitignore(t *testing.T) {
 	}
 }
 
-// TestList2Cmdline compares with the real Python implementation.
-func TestList2Cmdline(t *testing.T) {
+// TestShlexJoin compares with the real Python implementation, which `ray
+// job submit` uses, and runs the result through /bin/sh as Ray does.
+func TestShlexJoin(t *testing.T) {
 	cases := [][]string{
 		{"ado", "-c", "context.yaml", "create", "operation", "-f", "operation.yaml"},
-		{"a b", "", `x"y`, `back\slash`, `trail\`, `trail space\ `, `q\"q`, "tab\there", `\\"`, "ünï"},
-		{`python`, `-c`, `print("hi")`},
+		{"a b", "", `x"y`, `back\slash`, "it's", "$HOME", "`x`", "print(1)", "x;y", "tab\there", "ünï", "a\nb"},
+		{`python`, `-c`, `print("hi", 'there')`},
 	}
 	py, err := exec.LookPath("python3")
 	for _, args := range cases {
-		got := List2Cmdline(args)
+		got := ShlexJoin(args)
 		if err != nil {
 			continue
 		}
 		in, _ := json.Marshal(args)
-		cmd := exec.Command(py, "-c", "import json,subprocess,sys; sys.stdout.write(subprocess.list2cmdline(json.load(sys.stdin)))")
+		cmd := exec.Command(py, "-c", "import json,shlex,sys; sys.stdout.write(shlex.join(json.load(sys.stdin)))")
 		cmd.Stdin = strings.NewReader(string(in))
 		want, perr := cmd.Output()
 		if perr != nil {
 			t.Fatal(perr)
 		}
 		if got != string(want) {
-			t.Errorf("List2Cmdline(%q) = %q, Python says %q", args, got, want)
+			t.Errorf("ShlexJoin(%q) = %q, Python says %q", args, got, want)
+		}
+		// /bin/sh -c 'printf "<%s>\n" ARGS' gives back the arguments.
+		out, serr := exec.Command("/bin/sh", "-c", `printf '<%s>\n' `+got).Output()
+		if serr != nil {
+			t.Fatalf("sh: %v", serr)
+		}
+		var back []string
+		for _, a := range args {
+			back = append(back, "<"+a+">")
+		}
+		if string(out) != strings.Join(back, "\n")+"\n" {
+			t.Errorf("sh split %q into\n%s", got, out)
 		}
 	}
 	if err != nil {
-		t.Log("python3 not found: compared only for panics")
-	}
-	if got := List2Cmdline([]string{"ado", "-c", "my ctx.yaml"}); got != `ado -c "my ctx.yaml"` {
-		t.Errorf("got %q", got)
+		t.Log("python3 not found: compared only with /bin/sh")
 	}
 }
 
