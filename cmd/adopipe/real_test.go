@@ -37,6 +37,9 @@ import (
 const defaultWait = 3 * time.Minute
 
 func TestReal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real tier: needs a Ray head and Python builds")
+	}
 	py := raytest.RequirePython(t)
 	raytest.RequireRay(t)
 	addr := raytest.Head(t)
