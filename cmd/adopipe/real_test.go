@@ -58,24 +58,29 @@ func TestReal(t *testing.T) {
 			// Jobs ids derive from the inputs; a nonce in the job env keeps
 			// reruns against the same head (ADOPIPE_TEST_RAY_ADDRESS,
 			// -count=2) from colliding with earlier runs' jobs.
-			env.Setenv("RUN_NONCE", nonce())
-			// A script that fails before `adopipe down` must not leave a
-			// local head behind: stop whatever it recorded, by pid.
-			env.Defer(func() { stopLocalHeads(work) })
+			runNonce := nonce()
+			env.Setenv("RUN_NONCE", runNonce)
+			// A script that fails early must not leave a local head or a
+			// long job on the shared head behind.
+			env.Defer(func() {
+				stopLocalHeads(work)
+				stopRunJobs(addr, runNonce)
+			})
 			return os.MkdirAll(filepath.Join(work, ".home"), 0o755)
 		},
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":  cmdExitCode,
-			"waitfor":   cmdWaitFor,
-			"start":     cmdStart,
-			"signal":    cmdSignal,
-			"waitexit":  cmdWaitExit,
-			"jobcount":  cmdJobCount,
-			"waitjob":   cmdWaitJob,
-			"pidalive":  cmdPIDAlive,
-			"copyfield": cmdCopyField,
-			"joblogs":   cmdJobLogs,
+			"exitcode":   cmdExitCode,
+			"waitfor":    cmdWaitFor,
+			"start":      cmdStart,
+			"signal":     cmdSignal,
+			"waitexit":   cmdWaitExit,
+			"jobcount":   cmdJobCount,
+			"waitjob":    cmdWaitJob,
+			"pidalive":   cmdPIDAlive,
+			"copyfield":  cmdCopyField,
+			"joblogs":    cmdJobLogs,
+			"waitjoblog": cmdWaitJobLog,
 		},
 	})
 }
@@ -103,6 +108,34 @@ func stopLocalHeads(work string) {
 		ctx, cancel := context.WithTimeout(context.Background(), localcluster.DefaultStopTimeout)
 		c.Stop(ctx)
 		cancel()
+	}
+}
+
+// stopRunJobs asks the head to stop this script run's unfinished jobs.
+func stopRunJobs(addr, runNonce string) {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	resp, err := hc.Get(addr + "/api/jobs/")
+	if err != nil {
+		return
+	}
+	var jobs []map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&jobs)
+	resp.Body.Close()
+	if err != nil {
+		return
+	}
+	for _, j := range jobs {
+		renv, _ := j["runtime_env"].(map[string]any)
+		vars, _ := renv["env_vars"].(map[string]any)
+		id, _ := j["submission_id"].(string)
+		switch j["status"] {
+		case "PENDING", "RUNNING":
+			if vars["RUN_NONCE"] == runNonce && id != "" {
+				if r, err := hc.Post(addr+"/api/jobs/"+id+"/stop", "application/json", nil); err == nil {
+					r.Body.Close()
+				}
+			}
+		}
 	}
 }
 
@@ -446,16 +479,39 @@ func cmdJobLogs(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: joblogs ID")
 	}
+	fmt.Fprint(ts.Stdout(), jobLogs(ts, args[0]))
+}
+
+func jobLogs(ts *testscript.TestScript, id string) string {
 	addr := ts.Getenv("RAY_ADDRESS_FOR_TEST")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(addr + "/api/jobs/" + args[0] + "/logs")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(addr + "/api/jobs/" + id + "/logs")
 	ts.Check(err)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		ts.Fatalf("GET logs of %s: %s", args[0], resp.Status)
+		ts.Fatalf("GET logs of %s: %s", id, resp.Status)
 	}
 	var l struct {
 		Logs string `json:"logs"`
 	}
 	ts.Check(json.NewDecoder(resp.Body).Decode(&l))
-	fmt.Fprint(ts.Stdout(), l.Logs)
+	return l.Logs
+}
+
+// waitjoblog ID REGEX [TIMEOUT]: polls job ID's logs (Jobs API) until
+// REGEX matches.
+func cmdWaitJobLog(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: waitjoblog ID REGEX [TIMEOUT]")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	var last string
+	ok := poll(parseWait(ts, args, 2), func() bool {
+		last = jobLogs(ts, args[0])
+		return re.MatchString(last)
+	})
+	if !ok {
+		ts.Logf("[logs of %s]\n%s", args[0], last)
+		ts.Fatalf("logs of %s: no match for %q before the deadline", args[0], args[1])
+	}
 }
