@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,7 @@ func Main() int {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
 	root := app.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(logsFollowShorthand(args))
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -79,3 +80,30 @@ submits ado operations to Ray clusters, all from one declarative manifest, ado.h
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
+
+// logsFollowShorthand lets `adopipe logs -f OP` mean --follow, as in tail
+// and kubectl: -f is the global --file everywhere else, so a -f after the
+// logs command is rewritten before cobra sees it (-f FILE before the
+// command still selects the manifest).
+func logsFollowShorthand(args []string) []string {
+	withValue := map[string]bool{"-f": true, "--file": true, "-C": true, "--chdir": true, "--var": true, "--var-file": true}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case withValue[a]:
+			i++ // skip the flag's value
+		case strings.HasPrefix(a, "-"):
+		case a == "logs":
+			out := append([]string{}, args...)
+			for j := i + 1; j < len(out); j++ {
+				if out[j] == "-f" {
+					out[j] = "--follow"
+				}
+			}
+			return out
+		default:
+			return args // another command
+		}
+	}
+	return args
+}

@@ -110,8 +110,8 @@ func (a *app) logsCommand() *cobra.Command {
 		follow bool
 	)
 	cmd := &cobra.Command{
-		Use:   "logs [--follow] OPERATION",
-		Short: "Print the logs of an operation's job (--follow streams them)",
+		Use:   "logs [-f|--follow] OPERATION",
+		Short: "Print the logs of an operation's job (-f follows them)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := a.interruptible(cmd.Context())
@@ -138,8 +138,9 @@ func (a *app) logsCommand() *cobra.Command {
 		},
 	}
 	sf.register(cmd)
-	// No -f: that is the global --file, which the foundation issue fixed first.
-	cmd.Flags().BoolVar(&follow, "follow", false, "stream the logs until the job ends")
+	// -f after "logs" is rewritten to --follow (see logsFollowShorthand):
+	// pflag cannot give -f two meanings, and it is the global --file.
+	cmd.Flags().BoolVar(&follow, "follow", false, "stream the logs until the job ends (also -f)")
 	return cmd
 }
 
