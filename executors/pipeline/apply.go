@@ -98,23 +98,25 @@ func Apply(ctx context.Context, opts Options) (*Outcome, error) {
 		r.out.Jobs = append(r.out.Jobs, jo)
 		r.mu.Unlock()
 	}
+	// An interrupt shows up as one "interrupted", not as a failure of
+	// every step it cut short.
+	interrupted := ctx.Err() != nil
+	cut := func(err error) bool { return interrupted && errors.Is(err, ctx.Err()) }
 	var errs []error
 	for name, err := range r.failed {
-		errs = append(errs, fmt.Errorf("wheel %s: %w", name, err))
-	}
-	for _, j := range r.out.Jobs {
-		if j.Err != nil {
-			errs = append(errs, fmt.Errorf("operation %s: %w", j.Operation, j.Err))
-		}
-	}
-	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
-	}
-	r.out.Fail = len(r.failed)
-	for _, j := range r.out.Jobs {
-		if j.Err != nil {
+		if !cut(err) {
+			errs = append(errs, fmt.Errorf("wheel %s: %w", name, err))
 			r.out.Fail++
 		}
+	}
+	for _, j := range r.out.Jobs {
+		if j.Err != nil && !cut(j.Err) {
+			errs = append(errs, fmt.Errorf("operation %s: %w", j.Operation, j.Err))
+			r.out.Fail++
+		}
+	}
+	if interrupted {
+		errs = append(errs, fmt.Errorf("interrupted: %w", ctx.Err()))
 	}
 	return &r.out, errors.Join(errs...)
 }
