@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,5 +248,25 @@ operation "op" {
 	f.write("alpha/src/a.py", "A = 3\n")
 	if got := actions(f.plan()); got != "=ado ~alpha +op" {
 		t.Fatalf("plan after plugin edit = %q", got)
+	}
+}
+
+// Interrupted while fingerprinting, a plan returns the interruption and
+// writes nothing: no state, no caches.
+func TestPlanInterruptedWhileFingerprinting(t *testing.T) {
+	f := newFixture(t)
+	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	workDir := filepath.Join(f.dir, ".adopipe")
+	_, err := New(workDir, nil).Plan(ctx, Request{Config: cfg, State: f.st})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(workDir); !os.IsNotExist(err) {
+		t.Errorf("an interrupted plan wrote %s", workDir)
 	}
 }

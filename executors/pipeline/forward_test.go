@@ -94,3 +94,45 @@ func TestPortForwardKilledMidApply(t *testing.T) {
 		t.Errorf("the forward was started %d times, want a restart", n)
 	}
 }
+
+// Under watch, one Connector (and its kept-alive forward) serves every
+// cycle: a forward that dies between two cycles is restarted by its keeper
+// and the next cycle's job goes through.
+func TestPortForwardKilledBetweenWatchCycles(t *testing.T) {
+	e := newEnv(t)
+	ocDir := t.TempDir()
+	exe, _ := os.Executable()
+	t.Setenv("FAKE_OC_DIR", ocDir)
+	t.Setenv("FAKE_OC_BINARY", exe)
+	t.Setenv("FAKE_OC_TARGET", strings.TrimPrefix(e.address, "http://"))
+	oc, _ := filepath.Abs("testdata/oc")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	e.cfg.Clusters["dev"].Address = ""
+	e.cfg.Clusters["dev"].PortForward = &manifest.PortForward{Command: oc, Namespace: "ns", Service: "ray-head", Port: 8265, LocalPort: port}
+
+	workDir := filepath.Join(e.dir, ".adopipe")
+	cn := &Connector{WorkDir: workDir}
+	defer cn.Close()
+	cycle := func() (*Outcome, error) {
+		return Apply(context.Background(), Options{
+			Config: e.cfg, Plan: e.plan(), State: e.st, StatePath: filepath.Join(workDir, "state.json"),
+			WorkDir: workDir, Cache: e.cache, Connector: cn,
+		})
+	}
+	if out, err := cycle(); err != nil || out.Submitted != 1 {
+		t.Fatalf("first cycle: %+v, %v", out, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(ocDir, "pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// An edit between cycles: the operation's YAML changes.
+	os.WriteFile(e.cfg.Operations["op"].Operation.Src, []byte("spaces: [t]\n"), 0o644)
+	out, err := cycle()
+	if err != nil || out.Submitted != 1 || len(e.fake.submitted) != 2 {
+		t.Fatalf("cycle after the forward died: %+v, %v (submitted %d)", out, err, len(e.fake.submitted))
+	}
+}
