@@ -54,6 +54,10 @@ type Request struct {
 	State  *state.State
 	// Operations selects operations by name; empty means all.
 	Operations []string
+	// JobLost, when set, reports whether a recorded job can no longer be
+	// on its cluster (a local head that stopped or restarted since), and
+	// why: such a job is submitted again. It must only look, never act.
+	JobLost func(op *manifest.Operation, rec state.OperationState) (reason string, lost bool)
 }
 
 // source is one wheel to build from a checkout.
@@ -103,7 +107,7 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan.Jobs = append(plan.Jobs, jobStep(req.Config, op, inputs, req.State, plan))
+		plan.Jobs = append(plan.Jobs, jobStep(req, op, inputs, plan))
 	}
 	plan.InputsDigest = plan.digest()
 	return plan, nil
@@ -163,7 +167,8 @@ func (p *Planner) cached(fp string) (string, bool) {
 	return p.WheelCached(fp)
 }
 
-func jobStep(cfg *manifest.Config, op *manifest.Operation, inputs Inputs, st *state.State, plan *Plan) JobStep {
+func jobStep(req Request, op *manifest.Operation, inputs Inputs, plan *Plan) JobStep {
+	cfg, st := req.Config, req.State
 	digest := inputs.Digest()
 	step := JobStep{
 		Operation:    op.Name,
@@ -174,7 +179,16 @@ func jobStep(cfg *manifest.Config, op *manifest.Operation, inputs Inputs, st *st
 		Inputs:       inputs,
 	}
 	prev, submitted := st.Operations[op.Name]
+	lostReason, lost := "", false
+	if submitted && prev.InputDigest == digest && req.JobLost != nil {
+		lostReason, lost = req.JobLost(op, prev)
+	}
 	switch {
+	case lost:
+		step.Action = ActionSubmit
+		step.PreviousJobID = prev.JobID
+		step.Reason = "submitted before as " + prev.JobID + ", but " + lostReason
+		step.SubmissionID = SubmissionID(op.Name, chainDigest(digest, prev.JobID))
 	case submitted && prev.InputDigest == digest:
 		step.Action = ActionSubmitted
 		step.PreviousJobID = prev.JobID

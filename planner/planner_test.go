@@ -270,3 +270,27 @@ func TestPlanInterruptedWhileFingerprinting(t *testing.T) {
 		t.Errorf("an interrupted plan wrote %s", workDir)
 	}
 }
+
+// A job recorded as submitted to a local head that is gone is planned
+// again, with the reason, under a new id.
+func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
+	f := newFixture(t)
+	p := f.plan("solo")
+	f.apply(p)
+	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	lost := func(*manifest.Operation, state.OperationState) (string, bool) {
+		return "its local Ray head stopped", true
+	}
+	again, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, JobLost: lost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := again.Jobs[0]
+	if j.Action != ActionSubmit || !strings.Contains(j.Reason, "its local Ray head stopped") || j.SubmissionID == p.Jobs[0].SubmissionID {
+		t.Fatalf("job step = %+v", j)
+	}
+	if again.Wheels[0].Action != ActionCached {
+		t.Errorf("the wheel is rebuilt: %+v", again.Wheels[0])
+	}
+}

@@ -78,7 +78,7 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 	}
 	pl := ws.planner()
-	plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: ops})
+	plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: ops, JobLost: localJobLost(ws.workDir)})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 			}
 			defer ws.close()
 			pl := ws.planner()
-			plan, err := pl.Plan(cmd.Context(), planner.Request{Config: ws.cfg, State: ws.state, Operations: args})
+			plan, err := pl.Plan(cmd.Context(), planner.Request{Config: ws.cfg, State: ws.state, Operations: args, JobLost: localJobLost(ws.workDir)})
 			if err != nil {
 				return err
 			}

@@ -219,7 +219,7 @@ func (w *watcher) cycle(ctx context.Context, changed []string) {
 		return
 	}
 	defer unlock()
-	plan, err := w.planner.Plan(ctx, planner.Request{Config: w.cfg, State: st, Operations: w.ops})
+	plan, err := w.planner.Plan(ctx, planner.Request{Config: w.cfg, State: st, Operations: w.ops, JobLost: localJobLost(filepath.Join(w.cfg.Dir, ".adopipe"))})
 	if err != nil {
 		if ctx.Err() == nil {
 			a.printError(err)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -105,4 +107,29 @@ func (ws *workspace) recordStatus(op, jobID, status string) {
 	st.Status = status
 	ws.state.Operations[op] = st
 	_ = state.Save(ws.statePath, ws.state)
+}
+
+// localJobLost tells the planner when a recorded job went away with the
+// local Ray head it ran on (stopped by adopipe down, or restarted): such a
+// job must be submitted again rather than counted as submitted. It only
+// reads the head's record and checks its process.
+func localJobLost(workDir string) func(*manifest.Operation, state.OperationState) (string, bool) {
+	return func(op *manifest.Operation, rec state.OperationState) (string, bool) {
+		if op.Cluster.Local == nil {
+			return "", false
+		}
+		dir := pipeline.ClusterDir(workDir, op.Cluster.Name)
+		head, err := localcluster.ReadRecord(dir)
+		if err != nil {
+			return "its local Ray head is not running", true
+		}
+		c, err := localcluster.Attach(dir, *head)
+		if err != nil || !c.Alive() {
+			return "its local Ray head stopped", true
+		}
+		if head.Address != rec.Address {
+			return "its local Ray head was restarted since", true
+		}
+		return "", false
+	}
 }
