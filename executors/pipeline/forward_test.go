@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/adopipe/adopipe/internal/raytest"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -20,7 +21,9 @@ func TestMain(m *testing.M) {
 		fakeForward(os.Args[1], os.Getenv("FAKE_OC_TARGET"))
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	raytest.StopHead() // the shared head, if this binary started one
+	os.Exit(code)
 }
 
 // fakeForward relays 127.0.0.1:port to target, as a port-forward does.

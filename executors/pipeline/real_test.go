@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -121,4 +122,97 @@ operation "op" {
 	if err != nil || info.Status != rayjobs.StatusSucceeded {
 		t.Fatalf("job ended %v (%v)", info.Status, err)
 	}
+}
+
+// The port-forward to a real Ray head dies between connecting and
+// uploading: the keeper restarts it, the apply completes, and the job
+// exists exactly once on the head.
+func TestRealPortForwardKilledMidApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a Ray head")
+	}
+	head := raytest.Head(t)
+	dir := t.TempDir()
+	nonce := strings.ReplaceAll(t.Name()+time.Now().Format("150405.000000"), ".", "")
+	for name, content := range map[string]string{
+		"ado.hcl": `
+cluster "dev" {
+  port_forward {
+    command   = "` + mustAbs(t, "testdata/oc") + `"
+    namespace = "ns"
+    service   = "ray-head"
+    local_port = 0
+  }
+}
+operation "op" {
+  cluster   = cluster.dev
+  context   = "c.yaml"
+  operation = "o.yaml"
+  env       = { NONCE = "` + nonce + `" }
+  args      = ["python", "-c", "print('through the forward')"]
+}`,
+		"c.yaml": "project: p\n",
+		"o.yaml": "spaces: [s]\n",
+	} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	ocDir := t.TempDir()
+	exe, _ := os.Executable()
+	t.Setenv("FAKE_OC_DIR", ocDir)
+	t.Setenv("FAKE_OC_BINARY", exe)
+	t.Setenv("FAKE_OC_TARGET", strings.TrimPrefix(head, "http://"))
+	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	workDir := filepath.Join(dir, ".adopipe")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := planner.New(workDir, nil).Plan(ctx, planner.Request{Config: cfg, State: state.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := &Connector{WorkDir: workDir}
+	defer cn.Close()
+	out, err := Apply(ctx, Options{
+		Config: cfg, Plan: p, State: state.New(), StatePath: filepath.Join(workDir, "state.json"), WorkDir: workDir,
+		Cache: wheelcache.New(filepath.Join(workDir, "cache")), Connector: cn,
+		BeforeSubmit: func(context.Context, planner.JobStep, *Connection) error {
+			b, err := os.ReadFile(filepath.Join(ocDir, "pid"))
+			if err != nil {
+				return err
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			return syscall.Kill(pid, syscall.SIGKILL)
+		},
+	})
+	if err != nil || out.Submitted != 1 {
+		t.Fatalf("apply through a forward that died: %+v, %v", out, err)
+	}
+	c, err := rayjobs.New(rayjobs.Config{Address: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.WaitTerminal(ctx, out.Jobs[0].JobID, time.Second)
+	if err != nil || info.Status != rayjobs.StatusSucceeded {
+		t.Fatalf("job ended %v (%v)", info.Status, err)
+	}
+	jobs, _ := c.List(ctx)
+	n := 0
+	for _, j := range jobs {
+		if j.SubmissionID == out.Jobs[0].JobID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d jobs with id %s on the head", n, out.Jobs[0].JobID)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
