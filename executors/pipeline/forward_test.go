@@ -50,23 +50,66 @@ func fakeForward(port, target string) {
 	}
 }
 
+// standInOC sets up testdata/oc to relay to target (a host:port) and
+// records where it keeps its pid, so a test can kill it like a dying
+// port-forward.
+type standInOC struct {
+	t    *testing.T
+	dir  string
+	path string // absolute path of testdata/oc
+}
+
+func newStandInOC(t *testing.T, target string) *standInOC {
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	t.Setenv("FAKE_OC_DIR", dir)
+	t.Setenv("FAKE_OC_BINARY", exe)
+	t.Setenv("FAKE_OC_TARGET", strings.TrimPrefix(target, "http://"))
+	path, err := filepath.Abs("testdata/oc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &standInOC{t: t, dir: dir, path: path}
+}
+
+// portForward points cluster at the stand-in on a free local port.
+func (o *standInOC) portForward(c *manifest.Cluster) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	c.Address = ""
+	c.PortForward = &manifest.PortForward{Command: o.path, Namespace: "ns", Service: "ray-head", Port: 8265, LocalPort: port}
+}
+
+// kill SIGKILLs the running forward.
+func (o *standInOC) kill() error {
+	b, err := os.ReadFile(filepath.Join(o.dir, "pid"))
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return err
+	}
+	return syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// starts counts how often the forward was started.
+func (o *standInOC) starts() int {
+	b, _ := os.ReadFile(filepath.Join(o.dir, "starts"))
+	return strings.Count(string(b), "start")
+}
+
 // The port-forward dies between connecting and uploading: its keeper
 // restarts it, the client's retry waits for that, and the job is
 // submitted once.
 func TestPortForwardKilledMidApply(t *testing.T) {
 	e := newEnv(t)
-	ocDir := t.TempDir()
-	exe, _ := os.Executable()
-	t.Setenv("FAKE_OC_DIR", ocDir)
-	t.Setenv("FAKE_OC_BINARY", exe)
-	t.Setenv("FAKE_OC_TARGET", strings.TrimPrefix(e.address, "http://"))
-	oc, _ := filepath.Abs("testdata/oc")
-
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	e.cfg.Clusters["dev"].Address = ""
-	e.cfg.Clusters["dev"].PortForward = &manifest.PortForward{Command: oc, Namespace: "ns", Service: "ray-head", Port: 8265, LocalPort: port}
+	oc := newStandInOC(t, e.address)
+	oc.portForward(e.cfg.Clusters["dev"])
 
 	p := e.plan()
 	workDir := filepath.Join(e.dir, ".adopipe")
@@ -77,12 +120,7 @@ func TestPortForwardKilledMidApply(t *testing.T) {
 		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
 		WorkDir: workDir, Cache: e.cache, Connector: cn,
 		BeforeSubmit: func(ctx context.Context, job planner.JobStep, conn *Connection) error {
-			b, err := os.ReadFile(filepath.Join(ocDir, "pid"))
-			if err != nil {
-				return err
-			}
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-			killed = syscall.Kill(pid, syscall.SIGKILL) == nil
+			killed = oc.kill() == nil
 			return nil
 		},
 	})
@@ -92,8 +130,7 @@ func TestPortForwardKilledMidApply(t *testing.T) {
 	if !killed || out.Submitted != 1 || len(e.fake.submitted) != 1 {
 		t.Fatalf("killed=%v outcome=%+v submitted=%d", killed, out, len(e.fake.submitted))
 	}
-	starts, _ := os.ReadFile(filepath.Join(ocDir, "starts"))
-	if n := strings.Count(string(starts), "start"); n < 2 {
+	if n := oc.starts(); n < 2 {
 		t.Errorf("the forward was started %d times, want a restart", n)
 	}
 }
@@ -103,17 +140,8 @@ func TestPortForwardKilledMidApply(t *testing.T) {
 // and the next cycle's job goes through.
 func TestPortForwardKilledBetweenWatchCycles(t *testing.T) {
 	e := newEnv(t)
-	ocDir := t.TempDir()
-	exe, _ := os.Executable()
-	t.Setenv("FAKE_OC_DIR", ocDir)
-	t.Setenv("FAKE_OC_BINARY", exe)
-	t.Setenv("FAKE_OC_TARGET", strings.TrimPrefix(e.address, "http://"))
-	oc, _ := filepath.Abs("testdata/oc")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	e.cfg.Clusters["dev"].Address = ""
-	e.cfg.Clusters["dev"].PortForward = &manifest.PortForward{Command: oc, Namespace: "ns", Service: "ray-head", Port: 8265, LocalPort: port}
+	oc := newStandInOC(t, e.address)
+	oc.portForward(e.cfg.Clusters["dev"])
 
 	workDir := filepath.Join(e.dir, ".adopipe")
 	cn := &Connector{WorkDir: workDir}
@@ -127,9 +155,7 @@ func TestPortForwardKilledBetweenWatchCycles(t *testing.T) {
 	if out, err := cycle(); err != nil || out.Submitted != 1 {
 		t.Fatalf("first cycle: %+v, %v", out, err)
 	}
-	b, _ := os.ReadFile(filepath.Join(ocDir, "pid"))
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := oc.kill(); err != nil {
 		t.Fatal(err)
 	}
 	// An edit between cycles: the operation's YAML changes.

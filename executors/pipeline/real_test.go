@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,13 +131,14 @@ func TestRealPortForwardKilledMidApply(t *testing.T) {
 		t.Skip("needs a Ray head")
 	}
 	head := raytest.Head(t)
+	oc := newStandInOC(t, head)
 	dir := t.TempDir()
 	nonce := strings.ReplaceAll(t.Name()+time.Now().Format("150405.000000"), ".", "")
 	for name, content := range map[string]string{
 		"ado.hcl": `
 cluster "dev" {
   port_forward {
-    command   = "` + mustAbs(t, "testdata/oc") + `"
+    command   = "` + oc.path + `"
     namespace = "ns"
     service   = "ray-head"
     local_port = 0
@@ -156,11 +156,6 @@ operation "op" {
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
 	}
-	ocDir := t.TempDir()
-	exe, _ := os.Executable()
-	t.Setenv("FAKE_OC_DIR", ocDir)
-	t.Setenv("FAKE_OC_BINARY", exe)
-	t.Setenv("FAKE_OC_TARGET", strings.TrimPrefix(head, "http://"))
 	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -177,14 +172,7 @@ operation "op" {
 	out, err := Apply(ctx, Options{
 		Config: cfg, Plan: p, State: state.New(), StatePath: filepath.Join(workDir, "state.json"), WorkDir: workDir,
 		Cache: wheelcache.New(filepath.Join(workDir, "cache")), Connector: cn,
-		BeforeSubmit: func(context.Context, planner.JobStep, *Connection) error {
-			b, err := os.ReadFile(filepath.Join(ocDir, "pid"))
-			if err != nil {
-				return err
-			}
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-			return syscall.Kill(pid, syscall.SIGKILL)
-		},
+		BeforeSubmit: func(context.Context, planner.JobStep, *Connection) error { return oc.kill() },
 	})
 	if err != nil || out.Submitted != 1 {
 		t.Fatalf("apply through a forward that died: %+v, %v", out, err)
@@ -207,12 +195,4 @@ operation "op" {
 	if n != 1 {
 		t.Fatalf("%d jobs with id %s on the head", n, out.Jobs[0].JobID)
 	}
-}
-
-func mustAbs(t *testing.T, p string) string {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
 }
