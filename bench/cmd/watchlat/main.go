@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -37,6 +36,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/bench/internal/countproxy"
+	"github.com/adopipe/adopipe/bench/internal/rayidle"
 )
 
 func main() {
@@ -254,45 +254,7 @@ func stopWatch(cmd *exec.Cmd, exited chan error) {
 
 // waitIdle polls the Jobs API until no job is PENDING or RUNNING.
 func waitIdle(ray string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	url := strings.TrimRight(ray, "/") + "/api/jobs/"
-	for {
-		busy, err := busyJobs(url)
-		if err == nil && busy == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = fmt.Errorf("%d jobs pending or running", busy)
-			}
-			return fmt.Errorf("cluster not idle after %s: %w", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
-	}
-}
-
-func busyJobs(url string) (int, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, errors.New(resp.Status)
-	}
-	var jobs []struct {
-		Status string `json:"status"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&jobs); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, j := range jobs {
-		if j.Status == "PENDING" || j.Status == "RUNNING" {
-			n++
-		}
-	}
-	return n, nil
+	return rayidle.Wait(ray, timeout, 50*time.Millisecond)
 }
 
 func sortD(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
