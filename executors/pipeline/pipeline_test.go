@@ -95,7 +95,10 @@ variable "token" {
   default   = "` + secret + `"
   sensitive = true
 }
-cluster "dev" { address = "` + srv.URL + `" }
+cluster "dev" {
+  address     = "` + srv.URL + `"
+  shared_disk = true
+}
 plugin "plug" { source = "plug" }
 operation "op" {
   cluster   = cluster.dev

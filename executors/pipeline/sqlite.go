@@ -17,7 +17,7 @@ import (
 // and creates that directory, which ado does not.
 func contextFile(workDir string, op *manifest.Operation) (string, error) {
 	info := op.ContextInfo
-	if info.Scheme != "sqlite" || info.Path == "" || filepath.IsAbs(info.Path) || !op.Cluster.IsLocal() {
+	if info.Scheme != "sqlite" || info.Path == "" || filepath.IsAbs(info.Path) || !op.Cluster.SharesDisk() {
 		return op.Context.Src, nil
 	}
 	b, err := os.ReadFile(op.Context.Src)
