@@ -21,12 +21,12 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/adopipe/adopipe/planner/fingerprint"
+	"github.com/adopipe/adopipe/internal/digest"
 )
 
 // fileSHA256 is the digest the cache verifies wheels by (a package-level
 // name because "fingerprint" is this package's word for the entry key).
-var fileSHA256 = fingerprint.FileSHA256
+var fileSHA256 = digest.FileSHA256
 
 // ErrDigestMismatch marks a cache entry whose wheel does not match its
 // recorded digest (or whose digest file is missing/garbled). Get reports it
