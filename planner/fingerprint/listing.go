@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 // Listing is the compact per-file record of a fingerprint, kept so that
@@ -142,9 +144,8 @@ func ListingPath(dir, digest string) string {
 	return filepath.Join(dir, digest+".json.gz")
 }
 
-// SaveListing stores m in dir as <digest>.json.gz, atomically (temporary
-// file and rename). Listings are content-addressed: an existing one is
-// left alone.
+// SaveListing stores m in dir as <digest>.json.gz, atomically. Listings
+// are content-addressed: an existing one is left alone.
 func SaveListing(dir string, m Listing) (string, error) {
 	if !hexDigest.MatchString(m.Digest) {
 		return "", fmt.Errorf("save listing: bad digest %q", m.Digest)
@@ -152,9 +153,6 @@ func SaveListing(dir string, m Listing) (string, error) {
 	path := ListingPath(dir, m.Digest)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -164,19 +162,7 @@ func SaveListing(dir string, m Listing) (string, error) {
 	if err := zw.Close(); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, ".listing-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes(), atomicfile.Options{}); err != nil {
 		return "", err
 	}
 	return path, nil
