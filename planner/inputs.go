@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/adopipe/adopipe/internal/digest"
 	"github.com/adopipe/adopipe/manifest"
-	"github.com/adopipe/adopipe/planner/fingerprint"
 )
 
 // Inputs maps each input of an operation's job to its digest or value:
@@ -61,7 +61,7 @@ func OperationInputs(cfg *manifest.Config, op *manifest.Operation, fps map[strin
 		}
 	}
 	for _, f := range append([]manifest.StagedFile{op.Context, op.Operation}, op.Files...) {
-		d, err := fingerprint.FileSHA256(f.Src)
+		d, err := digest.FileSHA256(f.Src)
 		if err != nil {
 			return nil, fmt.Errorf("operation %s: %w", op.Name, err)
 		}
