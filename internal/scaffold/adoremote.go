@@ -147,41 +147,50 @@ func (c *remoteConverter) executionType(f field) {
 
 func (c *remoteConverter) cluster(fields map[string]field, et field) {
 	y := c.y
-	urlField, ok := fields["clusterUrl"]
-	if !ok {
-		y.errorf(et.key, "Missing clusterUrl", "executionType type: cluster needs clusterUrl, the Ray dashboard URL (for a port-forward, http://localhost:<localPort>).")
-		return
-	}
-	raw, ok := y.str(urlField, "clusterUrl")
-	if !ok {
-		return
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		y.errorf(urlField.value, "Invalid clusterUrl", "%q is not an http(s) URL with a host, as ado requires.", raw)
-		return
-	}
+	cl := &Cluster{Name: remoteClusterName}
 	port := DefaultDashboardPort // ado's default_port for clusterUrl
-	if p := u.Port(); p != "" {
-		port, _ = strconv.Atoi(p)
+	urlOK := false
+	if urlField, ok := fields["clusterUrl"]; !ok {
+		y.errorf(et.key, "Missing clusterUrl", "executionType type: cluster needs clusterUrl, the Ray dashboard URL (for a port-forward, http://localhost:<localPort>).")
+	} else if raw, ok := y.str(urlField, "clusterUrl"); ok {
+		cl.Address, port, urlOK = dashboardURL(raw)
+		if !urlOK {
+			y.errorf(urlField.value, "Invalid clusterUrl", "%q is not an http(s) URL with a host, as ado requires.", raw)
+		}
+		cl.Comment = []string{"executionType.clusterUrl (" + c.at(urlField.value) + ")."}
 	}
-	address := fmt.Sprintf("%s://%s", u.Scheme, u.Hostname())
-	if strings.Contains(u.Hostname(), ":") {
-		address = fmt.Sprintf("%s://[%s]", u.Scheme, u.Hostname())
-	}
-	address += ":" + strconv.Itoa(port) + strings.TrimSuffix(u.EscapedPath(), "/")
-	cl := &Cluster{Name: remoteClusterName, Address: address, Comment: []string{"executionType.clusterUrl (" + c.at(urlField.value) + ")."}}
 	if pf, ok := fields["portForward"]; ok && !y.isNull(pf.value) {
-		c.portForward(pf, cl, u, port)
+		c.portForward(pf, cl, port, urlOK)
 	}
 	if !c.opts.ClusterGiven {
 		c.r.Cluster = cl
 	}
 }
 
+// dashboardURL normalises clusterUrl as ado's pydantic model does (port
+// 8265 when none is given) and returns it without a trailing slash, with
+// its port.
+func dashboardURL(raw string) (string, int, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return "", 0, false
+	}
+	port := DefaultDashboardPort
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return "", 0, false
+		}
+	}
+	host := u.Hostname()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("%s://%s:%d%s", u.Scheme, host, port, strings.TrimSuffix(u.EscapedPath(), "/")), port, true
+}
+
 var rfc1123 = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
 
-func (c *remoteConverter) portForward(f field, cl *Cluster, u *url.URL, servicePort int) {
+func (c *remoteConverter) portForward(f field, cl *Cluster, servicePort int, urlOK bool) {
 	y := c.y
 	fields := y.fields(f.value, "portForward", "namespace", "serviceName", "localPort")
 	pf := &PortForward{Command: c.opts.PortForwardCommand, Port: servicePort, LocalPort: DefaultDashboardPort}
@@ -214,11 +223,11 @@ func (c *remoteConverter) portForward(f field, cl *Cluster, u *url.URL, serviceP
 		fmt.Sprintf("executionType.portForward (%s): ado runs `%s port-forward --namespace %s svc/%s %d:%d`", c.at(f.key), pf.Command, pf.Namespace, pf.Service, pf.LocalPort, pf.Port),
 		"for one call; adopipe keeps it alive while it runs and restarts it when it dies.",
 		"port is the service port ado takes from clusterUrl.")
-	if isLoopback(cl.Address) && servicePort == pf.LocalPort {
+	if !urlOK || (isLoopback(cl.Address) && servicePort == pf.LocalPort) {
 		cl.Address = "" // adopipe derives http://127.0.0.1:<local_port>, where the forward listens
 		return
 	}
-	y.warnf(f.key, "clusterUrl does not point at the port-forward", "ado forwards local port %d but submits to %s; the converted cluster keeps that address beside the port_forward block. If the job should go through the forward, remove address (adopipe then uses http://127.0.0.1:%d).", pf.LocalPort, u.Redacted(), pf.LocalPort)
+	y.warnf(f.key, "clusterUrl does not point at the port-forward", "ado forwards local port %d but submits to %s; the converted cluster keeps that address beside the port_forward block. If the job should go through the forward, remove address (adopipe then uses http://127.0.0.1:%d).", pf.LocalPort, cl.Address, pf.LocalPort)
 }
 
 func (c *remoteConverter) wait(fields map[string]field) {
