@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -163,45 +162,20 @@ func (w *watcher) reload(changed []string) bool {
 	return true
 }
 
-// inputs lists the source trees and single files the selected operations
-// depend on.
+// inputs lists what the planner says the selected operations' plans are
+// built from.
 func (w *watcher) inputs() ([]watch.Tree, []string) {
-	cfg := w.cfg
-	files := []string{cfg.File}
+	var varFiles []string
 	for _, vs := range w.a.global.varOrder {
 		if vs.File != "" {
-			files = append(files, vs.File)
+			varFiles = append(varFiles, vs.File)
 		}
 	}
-	seenTree := map[string]bool{}
-	var trees []watch.Tree
-	addTree := func(src manifest.Source) {
-		if src.FromSource() && !seenTree[src.Dir] {
-			seenTree[src.Dir] = true
-			trees = append(trees, watch.Tree{Dir: src.Dir, Exclude: src.Exclude})
-		}
+	sources, files := planner.WatchPaths(w.cfg, w.ops, varFiles)
+	trees := make([]watch.Tree, len(sources))
+	for i, src := range sources {
+		trees[i] = watch.Tree{Dir: src.Dir, Exclude: src.Exclude}
 	}
-	if cfg.Ado != nil {
-		addTree(cfg.Ado.Source)
-	}
-	names := w.ops
-	if len(names) == 0 {
-		names = cfg.OperationNames()
-	}
-	for _, n := range names {
-		op, ok := cfg.Operations[n]
-		if !ok {
-			continue
-		}
-		for _, pl := range op.Plugins {
-			addTree(pl.Source)
-		}
-		files = append(files, op.Context.Src, op.Operation.Src)
-		for _, f := range op.Files {
-			files = append(files, f.Src)
-		}
-	}
-	sort.Strings(files)
 	return trees, files
 }
 
