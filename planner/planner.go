@@ -9,9 +9,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner/fingerprint"
-	"github.com/adopipe/adopipe/planner/state"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -30,7 +30,7 @@ type Planner struct {
 	Workers int
 
 	statCache *fingerprint.StatCache
-	manifests []fingerprint.Manifest // new fingerprints to keep for later diffs
+	listings  []fingerprint.Listing // new fingerprints to keep for later diffs
 }
 
 // New returns a Planner working in workDir, loading its stat cache.
@@ -100,7 +100,7 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		step := p.wheelStep(s, results[i], req.State)
 		plan.Wheels = append(plan.Wheels, step)
 		fps[s.name] = step.Fingerprint
-		p.manifests = append(p.manifests, results[i].Manifest())
+		p.listings = append(p.listings, results[i].Listing())
 	}
 	for _, op := range ops {
 		spec, err := BuildSpec(req.Config, op, fps)
@@ -117,12 +117,12 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 // just computed, so the next plan is fast and can name changed files.
 // They are caches: losing them costs time, never correctness.
 func (p *Planner) SaveCaches() error {
-	for _, m := range p.manifests {
-		if _, err := fingerprint.SaveManifest(FingerprintDir(p.WorkDir), m); err != nil {
+	for _, m := range p.listings {
+		if _, err := fingerprint.SaveListing(FingerprintDir(p.WorkDir), m); err != nil {
 			return err
 		}
 	}
-	p.manifests = nil
+	p.listings = nil
 	return p.statCache.Save(StatCachePath(p.WorkDir))
 }
 
@@ -149,12 +149,12 @@ func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) Whe
 		return step
 	}
 	step.Action = ActionRebuild
-	old, err := fingerprint.LoadManifest(FingerprintDir(p.WorkDir), prev.Fingerprint)
+	old, err := fingerprint.LoadListing(FingerprintDir(p.WorkDir), prev.Fingerprint)
 	if err != nil {
 		step.Reason = "sources changed since the last build"
 		return step
 	}
-	changes := fingerprint.Diff(old, r.Manifest())
+	changes := fingerprint.Diff(old, r.Listing())
 	step.Changed = fingerprint.Paths(changes)
 	step.Reason = fingerprint.Describe(changes, 3)
 	return step

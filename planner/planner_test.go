@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 const testManifest = `

@@ -10,7 +10,7 @@ import (
 	"sort"
 
 	"github.com/adopipe/adopipe/manifest"
-	"github.com/adopipe/adopipe/planner/fingerprint"
+	"github.com/adopipe/adopipe/internal/digest"
 )
 
 // JobSpec is everything an operation's job depends on, built from the
@@ -132,7 +132,7 @@ func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]stri
 		}
 	}
 	for i, f := range stagedFiles(op) {
-		d, err := fingerprint.FileSHA256(f.Src)
+		d, err := digest.FileSHA256(f.Src)
 		if err != nil {
 			return JobSpec{}, fmt.Errorf("operation %s: %w", op.Name, err)
 		}

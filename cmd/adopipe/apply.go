@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )

@@ -14,9 +14,9 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/watch"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 	"github.com/spf13/cobra"
 )
 

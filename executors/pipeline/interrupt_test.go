@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 // An apply interrupted (Ctrl-C cancels its context) at each stage leaves a

@@ -9,9 +9,9 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 // JobDir is where an operation's job directory is staged.

@@ -15,9 +15,9 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 const secret = "s3cr3t-planted-value"

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/adopipe/adopipe/planner"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
+	"github.com/adopipe/adopipe/planner"
 )
 
 // contextFile returns the context YAML to stage for a job: the file
@@ -38,14 +40,7 @@ func contextFile(workDir string, spec planner.JobSpec) (string, error) {
 		return "", err
 	}
 	dst := filepath.Join(workDir, "contexts", spec.Operation, filepath.Base(src))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", err
-	}
-	tmp := dst + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
-		return "", err
-	}
-	return dst, os.Rename(tmp, dst)
+	return dst, atomicfile.Write(dst, out, atomicfile.Options{Perm: 0o644})
 }
 
 // setMapPath sets the scalar at keys in a YAML document.

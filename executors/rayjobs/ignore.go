@@ -15,7 +15,7 @@ package rayjobs
 //   - a directory's own ignore files are applied to the directory itself,
 //     whose path relative to them is ".": a ".*" line in dir/.gitignore skips
 //     dir entirely.
-// The planner has its own git-like matcher (planner/ignore); it is not used
+// The planner has its own git-like matcher (internal/gitignore); it is not used
 // here because these semantics are Ray's, not git's.
 
 import (

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 // The test binary re-executes itself to get real second processes: with
@@ -19,6 +21,14 @@ const (
 	pathEnv    = "ADOPIPE_STATE_TEST_PATH"
 	crashAtEnv = "ADOPIPE_STATE_TEST_CRASH_AT"
 	crashCode  = 3
+)
+
+// The steps of an atomic write, as the tests name them.
+const (
+	stepTempWritten = atomicfile.TempWritten
+	stepBackedUp    = atomicfile.BackedUp
+	stepRenamed     = atomicfile.Renamed
+	stepDirSynced   = atomicfile.DirSynced
 )
 
 func TestMain(m *testing.M) {
@@ -39,8 +49,8 @@ func TestMain(m *testing.M) {
 // exiting abruptly (no deferred cleanup) right after the named step.
 func helperCrashSave() {
 	path, step := os.Getenv(pathEnv), os.Getenv(crashAtEnv)
-	afterStep = func(s string) error {
-		if s == step {
+	afterStep = func(s atomicfile.Step) error {
+		if string(s) == step {
 			os.Exit(crashCode)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package ignore
+package gitignore
 
 // This file implements git's wildmatch with the WM_PATHNAME flag, the glob
 // dialect of .gitignore files: '*' and '?' never match '/', "[...]" never

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 // DefaultPath is where the state lives relative to the manifest directory.
@@ -137,7 +137,7 @@ func Save(path string, s *State) error {
 	prev := s.Serial
 	s.Serial++
 	err := save(path, s)
-	var late *afterRenameError
+	var late *atomicfile.NotDurableError
 	if err != nil && !errors.As(err, &late) {
 		s.Serial = prev // nothing reached path: the caller may retry
 	}
@@ -164,10 +164,10 @@ func save(path string, s *State) error {
 		return fmt.Errorf("encoding state: %w", err)
 	}
 	data = append(data, '\n')
-	if err := writeFileAtomic(path, data, BackupPath(path)); err != nil {
+	if err := writeFile(path, data, BackupPath(path)); err != nil {
 		return fmt.Errorf("saving state file %s: %w", path, err)
 	}
-	removeStaleTemps(path, time.Now().Add(-staleTempAge))
+	atomicfile.RemoveStaleTemps(path, staleTempAge)
 	return nil
 }
 
@@ -175,145 +175,14 @@ func save(path string, s *State) error {
 // left behind by a crashed writer and removes it.
 const staleTempAge = time.Hour
 
-// removeStaleTemps removes temp files of path (from writers that crashed
-// before renaming) last modified before cutoff. Best effort.
-func removeStaleTemps(path string, cutoff time.Time) {
-	dir, base := filepath.Split(path)
-	matches, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
-	for _, m := range matches {
-		if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(cutoff) {
-			_ = os.Remove(m)
-		}
-	}
-}
+// afterStep is passed to every atomic write of this package; tests
+// replace it to inject failures and crashes.
+var afterStep = func(atomicfile.Step) error { return nil }
 
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// Steps of writeFileAtomic, passed to the test hook after each completes.
-const (
-	stepTempWritten = "temp-written" // temp file written, fsynced, closed
-	stepBackedUp    = "backed-up"    // previous file kept as backup
-	stepRenamed     = "renamed"      // temp renamed over the target
-	stepDirSynced   = "dir-synced"   // directory fsynced
-)
-
-// afterStep is called after each step of writeFileAtomic; a non-nil error
-// aborts the write as if that step had failed. Tests replace it.
-var afterStep = func(step string) error { return nil }
-
-// writeFileAtomic writes data to path so that path always holds either the
-// old or the new content. If backup is not empty and path exists, the old
-// content is kept there (hard link, or a copy where links are unsupported).
-func writeFileAtomic(path string, data []byte, backup string) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	renamed := false
-	defer func() {
-		if !renamed {
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if err := writeSyncClose(tmp, data); err != nil {
-		return err
-	}
-	if err := afterStep(stepTempWritten); err != nil {
-		return err
-	}
-	if backup != "" {
-		if err := keepBackup(path, backup); err != nil {
-			return fmt.Errorf("keeping backup: %w", err)
-		}
-		if err := afterStep(stepBackedUp); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return err
-	}
-	renamed = true
-	if err := afterStep(stepRenamed); err != nil {
-		return &afterRenameError{err}
-	}
-	if err := syncDir(dir); err != nil {
-		return &afterRenameError{fmt.Errorf("syncing directory %s: %w", dir, err)}
-	}
-	if err := afterStep(stepDirSynced); err != nil {
-		return &afterRenameError{err}
-	}
-	return nil
-}
-
-// afterRenameError is a failure after the new content replaced the old one:
-// the file holds the new content but may not survive a power loss.
-type afterRenameError struct{ err error }
-
-func (e *afterRenameError) Error() string {
-	return e.err.Error() + " (the new content is in place but may not be durable)"
-}
-func (e *afterRenameError) Unwrap() error { return e.err }
-
-func writeSyncClose(f *os.File, data []byte) error {
-	err := f.Chmod(FileMode)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// keepBackup makes backup hold the current content of path, if any. path
-// itself is never touched, so a crash here leaves the old state in place.
-func keepBackup(path, backup string) error {
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err := os.Remove(backup); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.Link(path, backup); err == nil {
-		return nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(backup, data, "")
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be fsynced there; rename is durable enough
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+// writeFile writes a state or plan file atomically (see Save), keeping
+// the previous content at backup if backup is not empty.
+func writeFile(path string, data []byte, backup string) error {
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: FileMode, Backup: backup, AfterStep: afterStep})
 }
 
 // describeJSONError turns a decoding error into a short sentence with the

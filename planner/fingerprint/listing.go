@@ -12,23 +12,25 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
-// Manifest is the compact per-file record of a fingerprint, kept so that
+// Listing is the compact per-file record of a fingerprint, kept so that
 // a later plan can say which files changed. Files maps each path to its
 // kind ('f' file, 'x' executable, 'l' link) followed by the first 16 hex
 // digits of its content digest: enough to tell versions apart, and about
 // a third of the size of full digests.
-type Manifest struct {
+type Listing struct {
 	Digest string            `json:"digest"`
 	Files  map[string]string `json:"files"`
 }
 
 const shortDigest = 16
 
-// Manifest returns the compact per-file record of r.
-func (r Result) Manifest() Manifest {
-	m := Manifest{Digest: r.Digest, Files: make(map[string]string, len(r.Files))}
+// Listing returns the compact per-file record of r.
+func (r Result) Listing() Listing {
+	m := Listing{Digest: r.Digest, Files: make(map[string]string, len(r.Files))}
 	for _, f := range r.Files {
 		kind := "f"
 		switch {
@@ -73,7 +75,7 @@ type Change struct {
 
 // Diff lists the paths added, removed or modified from old to new,
 // sorted by path.
-func Diff(old, new Manifest) []Change {
+func Diff(old, new Listing) []Change {
 	var out []Change
 	for p, n := range new.Files {
 		o, ok := old.Files[p]
@@ -136,25 +138,21 @@ func Describe(changes []Change, max int) string {
 
 var hexDigest = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// ManifestPath is where SaveManifest keeps the manifest of digest in dir
+// ListingPath is where SaveListing keeps the listing of digest in dir
 // (e.g. .adopipe/fingerprints).
-func ManifestPath(dir, digest string) string {
+func ListingPath(dir, digest string) string {
 	return filepath.Join(dir, digest+".json.gz")
 }
 
-// SaveManifest stores m in dir as <digest>.json.gz, atomically (temporary
-// file and rename). Manifests are content-addressed: an existing one is
-// left alone.
-func SaveManifest(dir string, m Manifest) (string, error) {
+// SaveListing stores m in dir as <digest>.json.gz, atomically. Listings
+// are content-addressed: an existing one is left alone.
+func SaveListing(dir string, m Listing) (string, error) {
 	if !hexDigest.MatchString(m.Digest) {
-		return "", fmt.Errorf("save manifest: bad digest %q", m.Digest)
+		return "", fmt.Errorf("save listing: bad digest %q", m.Digest)
 	}
-	path := ManifestPath(dir, m.Digest)
+	path := ListingPath(dir, m.Digest)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -164,53 +162,41 @@ func SaveManifest(dir string, m Manifest) (string, error) {
 	if err := zw.Close(); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, ".manifest-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes(), atomicfile.Options{}); err != nil {
 		return "", err
 	}
 	return path, nil
 }
 
-// ErrNoManifest is returned by LoadManifest when none is stored for the
+// ErrNoListing is returned by LoadListing when none is stored for the
 // digest (e.g. it was pruned): the plan then just cannot name files.
-var ErrNoManifest = errors.New("no manifest stored for this fingerprint")
+var ErrNoListing = errors.New("no file listing stored for this fingerprint")
 
-// LoadManifest reads the manifest of digest from dir. A missing, corrupt
-// or mismatching file yields ErrNoManifest.
-func LoadManifest(dir, digest string) (Manifest, error) {
+// LoadListing reads the listing of digest from dir. A missing, corrupt
+// or mismatching file yields ErrNoListing.
+func LoadListing(dir, digest string) (Listing, error) {
 	if !hexDigest.MatchString(digest) {
-		return Manifest{}, ErrNoManifest
+		return Listing{}, ErrNoListing
 	}
-	f, err := os.Open(ManifestPath(dir, digest))
+	f, err := os.Open(ListingPath(dir, digest))
 	if err != nil {
-		return Manifest{}, ErrNoManifest
+		return Listing{}, ErrNoListing
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return Manifest{}, ErrNoManifest
+		return Listing{}, ErrNoListing
 	}
-	var m Manifest
+	var m Listing
 	if err := json.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&m); err != nil || m.Digest != digest {
-		return Manifest{}, ErrNoManifest
+		return Listing{}, ErrNoListing
 	}
 	return m, nil
 }
 
-// PruneManifests removes the manifests in dir whose digest is not in
+// PruneListings removes the listings in dir whose digest is not in
 // keep (e.g. the fingerprints the state still refers to).
-func PruneManifests(dir string, keep []string) error {
+func PruneListings(dir string, keep []string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -1,4 +1,6 @@
-package fingerprint
+// Package digest computes the content digests adopipe identifies files by:
+// wheels, staged files and job inputs.
+package digest
 
 import (
 	"crypto/sha256"
@@ -7,8 +9,7 @@ import (
 	"os"
 )
 
-// FileSHA256 returns the hex sha256 of one file's content: the digest
-// wheels, staged files and job inputs are identified by.
+// FileSHA256 returns the hex sha256 of one file's content.
 func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {

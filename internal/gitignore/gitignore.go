@@ -1,4 +1,4 @@
-// Package ignore implements .gitignore semantics, as git itself applies
+// Package gitignore implements .gitignore semantics, as git itself applies
 // them, for walking a source tree.
 //
 // A Matcher holds patterns from .gitignore files at any level of a tree
@@ -14,7 +14,7 @@
 //
 // A Matcher is safe for concurrent use, so a parallel walk may add
 // .gitignore files while other goroutines match.
-package ignore
+package gitignore
 
 import (
 	"bytes"

@@ -52,7 +52,7 @@ func WritePlanFile(path string, env *PlanFile) error {
 	if err != nil {
 		return fmt.Errorf("encoding plan file %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, append(data, '\n'), ""); err != nil {
+	if err := writeFile(path, append(data, '\n'), ""); err != nil {
 		return fmt.Errorf("writing plan file %s: %w", path, err)
 	}
 	env.FormatVersion, env.CreatedAt = out.FormatVersion, out.CreatedAt

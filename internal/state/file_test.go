@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 func statePath(t *testing.T) string {
@@ -251,7 +253,7 @@ func TestValidFixtureLoads(t *testing.T) {
 // write and checks what a reader sees.
 func TestSaveFailureAtEachStep(t *testing.T) {
 	tests := []struct {
-		step    string
+		step    atomicfile.Step
 		wantNew bool // the new state is at path after the failure
 	}{
 		{stepTempWritten, false},
@@ -261,18 +263,18 @@ func TestSaveFailureAtEachStep(t *testing.T) {
 	}
 	injected := errors.New("injected failure")
 	for _, tt := range tests {
-		t.Run(tt.step, func(t *testing.T) {
+		t.Run(string(tt.step), func(t *testing.T) {
 			path := statePath(t)
 			s := savedTwice(t, path)
 			old := readFile(t, path)
 
-			afterStep = func(step string) error {
+			afterStep = func(step atomicfile.Step) error {
 				if step == tt.step {
 					return injected
 				}
 				return nil
 			}
-			t.Cleanup(func() { afterStep = func(string) error { return nil } })
+			t.Cleanup(func() { afterStep = func(atomicfile.Step) error { return nil } })
 			s.Plugins["new"] = PluginState{Fingerprint: "f"}
 			err := Save(path, s)
 			if !errors.Is(err, injected) {
@@ -297,7 +299,7 @@ func TestSaveFailureAtEachStep(t *testing.T) {
 				t.Errorf("temp files left: %v", l)
 			}
 			// The next save works either way.
-			afterStep = func(string) error { return nil }
+			afterStep = func(atomicfile.Step) error { return nil }
 			if err := Save(path, s); err != nil {
 				t.Fatalf("save after failure: %v", err)
 			}
@@ -309,19 +311,19 @@ func TestSaveFailureAtEachStep(t *testing.T) {
 // cleanup runs) after each step and checks that the state still loads.
 func TestCrashDuringSave(t *testing.T) {
 	for _, tt := range []struct {
-		step    string
+		step    atomicfile.Step
 		wantNew bool
 	}{
 		{stepTempWritten, false},
 		{stepBackedUp, false},
 		{stepRenamed, true},
 	} {
-		t.Run(tt.step, func(t *testing.T) {
+		t.Run(string(tt.step), func(t *testing.T) {
 			path := statePath(t)
 			savedTwice(t, path)
 			old := readFile(t, path)
 
-			cmd := helperCmd(t, "crash-save", path, crashAtEnv+"="+tt.step)
+			cmd := helperCmd(t, "crash-save", path, crashAtEnv+"="+string(tt.step))
 			out, err := cmd.CombinedOutput()
 			var exit interface{ ExitCode() int }
 			if !errors.As(err, &exit) || exit.ExitCode() != crashCode {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 func samplePlan() *PlanFile {
@@ -86,13 +88,13 @@ func TestWritePlanFileFailureLeavesOldFile(t *testing.T) {
 	}
 	old := readFile(t, path)
 	injected := errors.New("injected")
-	afterStep = func(step string) error {
+	afterStep = func(step atomicfile.Step) error {
 		if step == stepTempWritten {
 			return injected
 		}
 		return nil
 	}
-	t.Cleanup(func() { afterStep = func(string) error { return nil } })
+	t.Cleanup(func() { afterStep = func(atomicfile.Step) error { return nil } })
 	env := samplePlan()
 	env.InputsDigest = "other"
 	if err := WritePlanFile(path, env); !errors.Is(err, injected) {
