@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/internal/digest"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 // JobSpec is everything an operation's job depends on, built from the
