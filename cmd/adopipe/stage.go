@@ -28,25 +28,24 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := a.interruptible(cmd.Context())
 			defer stop()
-			ws, err := a.openWorkspace(ctx, sf, "adopipe stage")
-			if err != nil {
-				return err
-			}
-			defer ws.close()
-			pl := ws.planner()
-			plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: args})
-			if err != nil {
-				return err
-			}
-			_ = pl.SaveCaches()
 			view := a.newApplyView(false)
-			if outDir == "" {
-				outDir = filepath.Join(ws.workDir, "jobs")
+			p, err := a.project(sf, "adopipe stage", view.event)
+			if err != nil {
+				return err
 			}
-			jobs, outcome, stageErr := pipeline.Stage(ctx, pipeline.Options{
-				Config: ws.cfg, Plan: plan, State: ws.state, StatePath: ws.statePath,
-				WorkDir: ws.workDir, Cache: ws.cache, Parallelism: parallelism, Events: view.event,
-			}, outDir)
+			s, err := p.Open(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			plan, err := s.Plan(ctx, p.NewPlanner(), args)
+			if err != nil {
+				return err
+			}
+			if outDir == "" {
+				outDir = p.JobsDir()
+			}
+			jobs, outcome, stageErr := pipeline.Stage(ctx, s.Pipeline(plan, parallelism, nil), outDir)
 			view.done()
 			for _, j := range jobs {
 				if j.Err != nil {

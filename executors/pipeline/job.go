@@ -172,7 +172,7 @@ func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
 	var wheels []stage.Wheel
 	for _, name := range names {
 		if err, failed := r.failed[name]; failed {
-			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, firstLine(err)))
+			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, FirstLine(err.Error())))
 			continue
 		}
 		w, ok := r.wheels[name]
@@ -192,12 +192,4 @@ func (r *runner) emitLocked(e Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(e)
-}
-
-func firstLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
