@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -49,12 +50,16 @@ type Resources struct {
 	Custom  map[string]float64
 }
 
-// On-change policies for a job still running when its inputs change.
+// On-change policies: what watch does when an operation's inputs change.
 const (
-	OnChangeRestart = "restart"
-	OnChangeQueue   = "queue"
-	OnChangeIgnore  = "ignore"
+	OnChangeRestart  = "restart"  // stop the running job, then submit
+	OnChangeQueue    = "queue"    // submit once the running job ends
+	OnChangeParallel = "parallel" // submit beside the running job
+	OnChangeIgnore   = "ignore"   // never resubmit (the wheels are still built)
 )
+
+// onChangePolicies are the valid on_change values.
+var onChangePolicies = []string{OnChangeRestart, OnChangeQueue, OnChangeParallel, OnChangeIgnore}
 
 // DefaultEntrypoint is the recipe's command for the staged YAMLs.
 func (o *Operation) DefaultEntrypoint() []string {
@@ -148,11 +153,11 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 	}
 	if attr, ok := content.Attributes["on_change"]; ok {
 		d := decodeString(attr, ctx, &op.OnChange)
-		if !d.HasErrors() && op.OnChange != OnChangeRestart && op.OnChange != OnChangeQueue && op.OnChange != OnChangeIgnore {
+		if !d.HasErrors() && !slices.Contains(onChangePolicies, op.OnChange) {
 			d = append(d, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid on_change",
-				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job and submit the new one), \"queue\" (submit after it ends) or \"ignore\".", op.OnChange),
+				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job, then submit the new one), \"queue\" (submit the new one after it ends), \"parallel\" (submit the new one beside it) or \"ignore\" (watch never resubmits; the wheels are still built).", op.OnChange),
 				Subject:  attr.Expr.Range().Ptr(),
 			})
 		}

@@ -103,11 +103,11 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		p.listings = append(p.listings, results[i].Listing())
 	}
 	for _, op := range ops {
-		inputs, err := OperationInputs(req.Config, op, fps)
+		spec, err := BuildSpec(req.Config, op, fps)
 		if err != nil {
 			return nil, err
 		}
-		plan.Jobs = append(plan.Jobs, jobStep(req, op, inputs, plan))
+		plan.Jobs = append(plan.Jobs, jobStep(req, op, spec, plan))
 	}
 	plan.InputsDigest = plan.digest()
 	return plan, nil
@@ -167,16 +167,15 @@ func (p *Planner) cached(fp string) (string, bool) {
 	return p.WheelCached(fp)
 }
 
-func jobStep(req Request, op *manifest.Operation, inputs Inputs, plan *Plan) JobStep {
-	cfg, st := req.Config, req.State
-	digest := inputs.Digest()
+func jobStep(req Request, op *manifest.Operation, spec JobSpec, plan *Plan) JobStep {
+	st := req.State
+	digest := spec.Digest()
 	step := JobStep{
 		Operation:    op.Name,
 		Cluster:      op.Cluster.Name,
 		InputDigest:  digest,
 		SubmissionID: SubmissionID(op.Name, digest),
-		Wheels:       operationWheels(cfg, op),
-		Inputs:       inputs,
+		Spec:         spec,
 	}
 	prev, submitted := st.Operations[op.Name]
 	lostReason, lost := "", false
@@ -196,7 +195,7 @@ func jobStep(req Request, op *manifest.Operation, inputs Inputs, plan *Plan) Job
 	case submitted:
 		step.Action = ActionSubmit
 		step.PreviousJobID = prev.JobID
-		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, inputs, plan, step.Wheels)
+		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, spec.Inputs(), plan, spec.WheelNames())
 		// Going back to inputs submitted before (A, B, then A again) must
 		// run again, so the id also depends on the job it follows. A
 		// resumed apply still computes the same id: the state records the

@@ -127,9 +127,9 @@ func sameAsAdo(t *testing.T, v adoView, c converted) {
 		staged = append(staged, f.Src)
 	}
 	same(t, "staged files", realPaths(staged), realPaths(append(append([]string{}, v.Files...), v.LocalWheels...)))
-	for k := range c.plan.Jobs[0].Inputs {
-		if name, ok := strings.CutPrefix(k, "file "); ok && name != c.op.Context.Dst && name != c.op.Operation.Dst {
-			inputs = append(inputs, filepath.Join(c.cfg.Dir, name))
+	for _, f := range c.plan.Jobs[0].Spec.File {
+		if f.Role == "" {
+			inputs = append(inputs, filepath.Join(c.cfg.Dir, filepath.FromSlash(f.Dst)))
 		}
 	}
 	same(t, "files the plan stages", realPaths(inputs), realPaths(staged))
