@@ -327,7 +327,7 @@ func scriptEnv(ts *testscript.TestScript) []string {
 	// the variables scripts and Setup use.
 	env := os.Environ()
 	for _, k := range []string{"HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "NO_COLOR", "PATH",
-		"ADOPIPE_PYTHON", "RAY_ADDRESS_FOR_TEST", "RUN_NONCE", "WORK", "TMPDIR"} {
+		"ADOPIPE_PYTHON", "RAY_ADDRESS_FOR_TEST", "RUN_NONCE", "WORK", "TMPDIR", "FAKE_RAY"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env
