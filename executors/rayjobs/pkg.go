@@ -15,10 +15,15 @@ import (
 	"time"
 )
 
-// MaxPackageSize is the largest request body Ray's dashboard accepts
-// (ray_constants.DASHBOARD_CLIENT_MAX_SIZE, aiohttp's client_max_size: a body
-// of this size or more is refused with 413).
-const MaxPackageSize int64 = 100 * 1024 * 1024
+// MaxPackageSize is the largest package Ray accepts: its dashboard's
+// request body limit (ray_constants.DASHBOARD_CLIENT_MAX_SIZE, given to
+// aiohttp as client_max_size, which refuses a larger body with 413). Ray's
+// own GCS limit (512 MiB) is higher.
+const MaxPackageSize int64 = 100 << 20
+
+// OverUploadLimit reports whether a package of size bytes is larger than
+// Ray accepts. It is the one place the limit is compared.
+func OverUploadLimit(size int64) bool { return size > MaxPackageSize }
 
 // PackagePrefix starts every working_dir package name Ray derives.
 const PackagePrefix = "_ray_pkg_"
@@ -238,7 +243,7 @@ func packageNameOf(entries []pkgEntry) (string, error) {
 
 // FileSize names one file and its size, for size errors.
 type FileSize struct {
-	Path string
+	Path string // relative to the package root, slash-separated
 	Size int64
 }
 
@@ -264,18 +269,26 @@ func (e *PackageTooLargeError) Error() string {
 
 func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1024*1024)) }
 
-func largestFiles(entries []pkgEntry, n int) []FileSize {
+// LargestFiles returns the n largest of files, biggest first (equal sizes
+// keep their order), for saying what to exclude from an oversized package.
+func LargestFiles(files []FileSize, n int) []FileSize {
+	out := append([]FileSize(nil), files...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Size > out[j].Size })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// largestEntries is LargestFiles over a package's regular files.
+func largestEntries(entries []pkgEntry, n int) []FileSize {
 	var fs []FileSize
 	for _, e := range entries {
 		if e.regular {
 			fs = append(fs, FileSize{Path: e.rel, Size: e.size})
 		}
 	}
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Size > fs[j].Size })
-	if len(fs) > n {
-		fs = fs[:n]
-	}
-	return fs
+	return LargestFiles(fs, n)
 }
 
 // zipEntries writes the archive Ray's _zip_files would write for the entries

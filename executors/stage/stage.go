@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/digest"
 	"github.com/adopipe/adopipe/manifest"
@@ -31,10 +32,6 @@ import (
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
 // unpacked working directory. It must reach Ray untouched.
 const WorkingDirVar = "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}"
-
-// UploadLimit is Ray's size limit for one uploaded package (the working
-// directory zip).
-const UploadLimit = 100 << 20
 
 // Names of the generated files in the job directory.
 const (
@@ -83,11 +80,9 @@ type Spec struct {
 	Address string
 }
 
-// SizedFile is a staged file and its size.
-type SizedFile struct {
-	Path string // relative, slash-separated
-	Size int64
-}
+// SizedFile is a staged file and its size, as rayjobs reports the files
+// of an oversized package.
+type SizedFile = rayjobs.FileSize
 
 // Result describes a staged job directory.
 type Result struct {
@@ -293,18 +288,14 @@ func Stage(dir string, spec Spec) (Result, error) {
 		total += n
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	largest := append([]SizedFile(nil), files...)
-	sort.SliceStable(largest, func(i, j int) bool { return largest[i].Size > largest[j].Size })
-	if len(largest) > 5 {
-		largest = largest[:5]
-	}
-	if total > UploadLimit {
+	largest := rayjobs.LargestFiles(files, 5)
+	if rayjobs.OverUploadLimit(total) {
 		var parts []string
 		for _, f := range largest {
 			parts = append(parts, fmt.Sprintf("%s (%s)", f.Path, mib(f.Size)))
 		}
 		warnings = append(warnings, fmt.Sprintf("job directory is %s, above Ray's %s upload limit; largest files: %s",
-			mib(total), mib(UploadLimit), strings.Join(parts, ", ")))
+			mib(total), mib(rayjobs.MaxPackageSize), strings.Join(parts, ", ")))
 	}
 
 	if err := swapInto(tmp, dir); err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/adopipe/adopipe/executors/rayjobs"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden files")
@@ -317,7 +319,7 @@ func TestStageSizeWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fh.Truncate(UploadLimit + 1); err != nil {
+	if err := fh.Truncate(rayjobs.MaxPackageSize + 1); err != nil {
 		t.Fatal(err)
 	}
 	fh.Close()
@@ -327,7 +329,7 @@ func TestStageSizeWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TotalBytes <= UploadLimit || len(res.Largest) == 0 || res.Largest[0].Path != "data/big.bin" {
+	if res.TotalBytes <= rayjobs.MaxPackageSize || len(res.Largest) == 0 || res.Largest[0].Path != "data/big.bin" {
 		t.Errorf("total %d, largest %v", res.TotalBytes, res.Largest)
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "data/big.bin (100.0 MiB)") || !strings.Contains(res.Warnings[0], "upload limit") {
