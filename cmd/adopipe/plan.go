@@ -41,7 +41,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 				a.warn("could not save the fingerprint caches (the next plan is slower): %v", err)
 			}
 			if out != "" {
-				if err := savePlan(out, plan, ws.state); err != nil {
+				if err := savePlan(out, plan, ws.state, ws.cfg.SensitiveValues()); err != nil {
 					return err
 				}
 			}
@@ -69,7 +69,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 	return cmd
 }
 
-func savePlan(path string, plan *planner.Plan, st *state.State) error {
+func savePlan(path string, plan *planner.Plan, st *state.State, secrets []string) error {
 	raw, err := json.Marshal(plan)
 	if err != nil {
 		return err
@@ -80,5 +80,5 @@ func savePlan(path string, plan *planner.Plan, st *state.State) error {
 		StateLineage:   st.Lineage,
 		InputsDigest:   plan.InputsDigest,
 		Plan:           raw,
-	})
+	}, secrets)
 }

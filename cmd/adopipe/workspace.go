@@ -106,7 +106,7 @@ func (ws *workspace) recordStatus(op, jobID, status string) {
 	}
 	st.Status = status
 	ws.state.Operations[op] = st
-	_ = state.Save(ws.statePath, ws.state)
+	_ = state.Save(ws.statePath, ws.state, ws.cfg.SensitiveValues())
 }
 
 // localJobLost tells the planner when a recorded job went away with the

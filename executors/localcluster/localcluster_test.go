@@ -305,3 +305,9 @@ func TestStopJobsStopsEveryUnfinishedJob(t *testing.T) {
 		t.Errorf("stopped %v, want %v", stopped, want)
 	}
 }
+
+// list returns every single port (not the worker range).
+func (p Ports) list() []int {
+	return []int{p.GCS, p.Dashboard, p.RayClientServer, p.ObjectManager, p.NodeManager,
+		p.DashboardAgent, p.DashboardGRPC, p.RuntimeEnvAgent, p.MetricsExport}
+}

@@ -352,7 +352,7 @@ func (c *Client) WaitTerminal(ctx context.Context, id string, poll time.Duration
 
 // UploadPackage makes dir available to the cluster as a working_dir package
 // and returns its URI ("gcs://_ray_pkg_<hash>.zip"), exactly as `ray job
-// submit --working-dir dir` would: the name comes from PackageName over dir
+// submit --working-dir dir` would: the name is Ray's package name for dir
 // with WorkingDirExcludes(excludes); when the cluster already has that
 // package (GET /api/packages/gcs/<name> answers 200, which also pins it),
 // nothing is uploaded and uploaded is false. Otherwise the zip is streamed in

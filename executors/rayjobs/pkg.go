@@ -219,20 +219,6 @@ func hashEntries(entries []pkgEntry) (string, error) {
 	return hex.EncodeToString(acc), nil
 }
 
-// PackageName returns the package file name Ray's Python client derives for
-// dir, "_ray_pkg_<16 hex>.zip", identical to
-// ray._private.runtime_env.packaging.get_uri_for_directory(dir,
-// include_gitignore=True, excludes=excludes) without its "gcs://" prefix.
-// excludes are gitwildmatch patterns relative to dir. It does not add Ray's
-// default excludes: see WorkingDirExcludes.
-func PackageName(dir string, excludes []string) (string, error) {
-	entries, err := walkPackage(dir, excludes)
-	if err != nil {
-		return "", err
-	}
-	return packageNameOf(entries)
-}
-
 func packageNameOf(entries []pkgEntry) (string, error) {
 	h, err := hashEntries(entries)
 	if err != nil {
@@ -373,15 +359,4 @@ func zipSize(entries []pkgEntry) (int64, error) {
 		return 0, err
 	}
 	return c.n, nil
-}
-
-// WriteZip writes to w the archive Ray would upload for dir with the given
-// excludes (use WorkingDirExcludes for `ray job submit` parity). It is what
-// UploadPackage streams; exposed for staging and debugging.
-func WriteZip(w io.Writer, dir string, excludes []string) error {
-	entries, err := walkPackage(dir, excludes)
-	if err != nil {
-		return err
-	}
-	return zipEntries(w, entries, true)
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -26,7 +25,6 @@ import (
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/digest"
-	"github.com/adopipe/adopipe/manifest"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
@@ -104,10 +102,6 @@ type RuntimeEnvSpec struct {
 	Pip     []string          `json:"pip,omitempty"`
 	EnvVars map[string]string `json:"env_vars,omitempty"`
 }
-
-// DefaultEnv returns the recipe's recommended job environment, as the
-// manifest defines it.
-func DefaultEnv() map[string]string { return maps.Clone(manifest.RecommendedEnv) }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
 func MergeEnv(layers ...map[string]string) map[string]string {
@@ -199,17 +193,6 @@ func (p *prepared) runtimeEnv() RuntimeEnvSpec {
 		rt.EnvVars = MergeEnv(p.spec.Env)
 	}
 	return rt
-}
-
-// RuntimeEnv returns the runtime environment Stage writes to
-// ray_runtime_env.yaml, for a Jobs API client to send as JSON. It hashes
-// wheels whose SHA256 is not given.
-func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
-	p, err := prepare(spec)
-	if err != nil {
-		return RuntimeEnvSpec{}, err
-	}
-	return p.runtimeEnv(), nil
 }
 
 // EntrypointArgs returns the job's command as arguments (the default ado
@@ -450,7 +433,7 @@ func cleanDst(d string) (string, error) {
 	}
 	for _, part := range strings.Split(s, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("destination %q must not contain ..", d)
+			return "", fmt.Errorf("destination %q must not contain .. components", d)
 		}
 	}
 	c := path.Clean(s)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden files")
@@ -477,4 +479,19 @@ func noLeftovers(t *testing.T, parent string, names ...string) {
 	if !reflect.DeepEqual(got, names) {
 		t.Errorf("%s holds %q, want %q", parent, got, names)
 	}
+}
+
+// DefaultEnv returns the recipe's recommended job environment, as the
+// manifest defines it.
+func DefaultEnv() map[string]string { return maps.Clone(manifest.RecommendedEnv) }
+
+// RuntimeEnv returns the runtime environment Stage writes to
+// ray_runtime_env.yaml, for a Jobs API client to send as JSON. It hashes
+// wheels whose SHA256 is not given.
+func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
+	p, err := prepare(spec)
+	if err != nil {
+		return RuntimeEnvSpec{}, err
+	}
+	return p.runtimeEnv(), nil
 }
