@@ -21,7 +21,7 @@ func (s *Session) SavePlan(path string, plan *planner.Plan, adopipeVersion strin
 		StateLineage:   s.State.Lineage,
 		InputsDigest:   plan.InputsDigest,
 		Plan:           raw,
-	})
+	}, s.Config.SensitiveValues())
 }
 
 // SavedPlan is a plan read back from a file SavePlan wrote.
