@@ -9,8 +9,7 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
-	"github.com/adopipe/adopipe/internal/state"
-	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -73,22 +72,20 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		return err
 	}
 	defer s.Close()
-	var saved *state.PlanFile
+	var saved *workspace.SavedPlan
 	if planFile != "" {
-		if saved, err = state.ReadPlanFile(planFile); err != nil {
+		if saved, err = workspace.ReadSavedPlan(planFile); err != nil {
 			return err
 		}
-		if ops, err = savedPlanOperations(saved); err != nil {
-			return err
-		}
+		ops = saved.Operations
 	}
 	plan, err := s.Plan(ctx, p.NewPlanner(), ops)
 	if err != nil {
 		return err
 	}
 	if saved != nil {
-		if err := state.CheckFresh(saved, s.State.Serial, s.State.Lineage, plan.InputsDigest); err != nil {
-			return fmt.Errorf("%s: %w", planFile, err)
+		if err := s.CheckFresh(saved, plan); err != nil {
+			return err
 		}
 	}
 	view.plan(plan)
@@ -140,18 +137,6 @@ func splitPlanFile(args []string) (ops []string, planFile string, err error) {
 		return nil, "", fmt.Errorf("a saved plan already selects its operations; drop %s or the plan file", strings.Join(ops, ", "))
 	}
 	return ops, planFile, nil
-}
-
-func savedPlanOperations(pf *state.PlanFile) ([]string, error) {
-	var p planner.Plan
-	if err := jsonUnmarshal(pf.Plan, &p); err != nil {
-		return nil, fmt.Errorf("saved plan: %w", err)
-	}
-	var ops []string
-	for _, j := range p.Jobs {
-		ops = append(ops, j.Operation)
-	}
-	return ops, nil
 }
 
 // confirm asks on a terminal, like Terraform; without one it refuses, so

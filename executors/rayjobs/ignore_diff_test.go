@@ -1,4 +1,4 @@
-package rayjobs
+package rayjobs_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
 )
 
@@ -60,17 +61,11 @@ func TestPathSpecDifferentialAgainstRay(t *testing.T) {
 	}
 	failures := 0
 	for i, lines := range input.Specs {
-		spec, err := compilePathSpec(lines)
+		got, err := rayjobs.MatchPathSpec(lines, input.Paths)
 		if (err != nil) != (want[i].Error != "") {
 			t.Errorf("spec %q: Go error %v, Ray error %q", lines, err, want[i].Error)
 			failures++
 		} else if err == nil {
-			got := []string{}
-			for _, p := range input.Paths {
-				if spec.match(p) {
-					got = append(got, p)
-				}
-			}
 			if w := want[i].Matches; !reflect.DeepEqual(got, append([]string{}, w...)) {
 				t.Errorf("spec %q:\n only Go:  %q\n only Ray: %q", lines, minus(got, w), minus(w, got))
 				failures++
