@@ -25,19 +25,19 @@ func TestMissingSkipsOrFailsInCI(t *testing.T) {
 
 	t.Setenv("CI", "")
 	r := &recTB{TB: t}
-	RequireRay(r)
+	rayOrMissing(r) // RequireRay without the -short gate, which would skip first
 	if r.fatal != "" || !strings.Contains(r.skip, "ray CLI not found") {
 		t.Fatalf("outside CI: fatal %q skip %q", r.fatal, r.skip)
 	}
 	r = &recTB{TB: t}
-	RequirePython(r)
+	pythonOrMissing(r)
 	if r.fatal != "" || !strings.Contains(r.skip, "python not found") {
 		t.Fatalf("outside CI: fatal %q skip %q", r.fatal, r.skip)
 	}
 
 	t.Setenv("CI", "true")
 	r = &recTB{TB: t}
-	RequireRay(r)
+	rayOrMissing(r)
 	if r.skip != "" || !strings.Contains(r.fatal, "CI=true") {
 		t.Fatalf("CI=true: fatal %q skip %q", r.fatal, r.skip)
 	}
