@@ -50,3 +50,14 @@ func Tool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// Recorder is a testing.TB that records Fatalf and Skipf instead of
+// ending the test, for tests of gates (this package's and raytest's).
+type Recorder struct {
+	testing.TB
+	FatalMsg, SkipMsg string // the last messages
+}
+
+func (r *Recorder) Helper()                   {}
+func (r *Recorder) Fatalf(f string, a ...any) { r.FatalMsg = fmt.Sprintf(f, a...) }
+func (r *Recorder) Skipf(f string, a ...any)  { r.SkipMsg = fmt.Sprintf(f, a...) }
