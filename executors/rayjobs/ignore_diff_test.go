@@ -13,6 +13,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // TestPathSpecDifferentialAgainstRay compares the Go matcher with Ray's
@@ -25,9 +26,6 @@ import (
 //
 // The seed is random and logged; ADOPIPE_PATHSPEC_SEED replays one.
 func TestPathSpecDifferentialAgainstRay(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Ray's Python pathspec")
-	}
 	py := raytest.RequirePython(t)
 	seed := rand.Uint64()
 	if s := os.Getenv("ADOPIPE_PATHSPEC_SEED"); s != "" {
@@ -95,7 +93,7 @@ func runRayPathSpec(t *testing.T, py string, input any) []rayPathSpecResult {
 	out, err := cmd.Output()
 	if err != nil {
 		if strings.Contains(stderr.String(), "No module named 'ray'") {
-			raytest.Missing(t, "ray is not installed for %s", py)
+			testgate.Missing(t, "ray is not installed for %s", py)
 		}
 		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
 	}
