@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/adopipe/adopipe/internal/buildinfo"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/adopipe/adopipe/planner/state"
 	"github.com/spf13/cobra"
@@ -75,7 +76,7 @@ func savePlan(path string, plan *planner.Plan, st *state.State) error {
 		return err
 	}
 	return state.WritePlanFile(path, &state.PlanFile{
-		AdopipeVersion: version,
+		AdopipeVersion: buildinfo.Read().Version,
 		StateSerial:    st.Serial,
 		StateLineage:   st.Lineage,
 		InputsDigest:   plan.InputsDigest,
