@@ -70,6 +70,7 @@ func runMain(m *testing.M) int {
 // commands run in.
 type quickstart struct {
 	t    *testing.T
+	bin  string   // the adopipe under test: adopipeBin, or one a test installed
 	dir  string   // the copy: where ado.hcl is
 	home string   // the isolated HOME (ado writes $HOME/.config/ado)
 	env  []string // HOME, PATH with the venv first, no RAY_*/ADOPIPE_*
@@ -247,6 +248,7 @@ func newQuickstart(t *testing.T) *quickstart {
 	base := t.TempDir()
 	q := &quickstart{
 		t:    t,
+		bin:  adopipeBin,
 		dir:  filepath.Join(base, "quickstart"),
 		home: filepath.Join(base, "home"),
 		py:   py,
@@ -327,7 +329,7 @@ func (q *quickstart) run(t *testing.T, deadline time.Duration, logTime bool, arg
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, adopipeBin, args...)
+	cmd := exec.CommandContext(ctx, q.bin, args...)
 	cmd.Dir = q.dir
 	cmd.Env = q.env
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -714,7 +716,7 @@ func (q *quickstart) startWatch(t *testing.T) *watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.cmd = exec.Command(adopipeBin, "watch", "--debounce", "200ms")
+	w.cmd = exec.Command(q.bin, "watch", "--debounce", "200ms")
 	w.cmd.Dir = q.dir
 	w.cmd.Env = q.env
 	w.cmd.Stdout, w.cmd.Stderr = f, f
