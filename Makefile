@@ -61,8 +61,8 @@ demo: build venv
 # Every fuzz target, each for FUZZTIME. Seed corpora are committed (f.Add
 # and testdata/fuzz); a crasher found becomes a regression test there.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./manifest:FuzzLoad ./planner/state:FuzzLoadState \
-	./planner/state:FuzzReadPlanFile ./executors/rayjobs:FuzzResponses
+FUZZ_TARGETS := ./manifest:FuzzLoad ./internal/state:FuzzLoadState \
+	./internal/state:FuzzReadPlanFile ./executors/rayjobs:FuzzResponses
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

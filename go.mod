@@ -3,6 +3,7 @@ module github.com/adopipe/adopipe
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/hashicorp/hcl/v2 v2.25.0
 	github.com/zclconf/go-cty v1.20.0
 	go.yaml.in/yaml/v3 v3.0.6

@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -25,7 +26,10 @@ type Operation struct {
 	// Args replaces the default entrypoint when set.
 	Args      []string
 	Resources Resources
-	OnChange  string
+	// RuntimeEnv is Ray's runtime_env config for the job: the operation's
+	// runtime_env block over the manifest's, over Ray's defaults.
+	RuntimeEnv RuntimeEnv
+	OnChange   string
 	// AllowRemoteSQLite is the user's explicit acceptance that a SQLite
 	// metastore on a remote cluster is lost with the job's working dir.
 	AllowRemoteSQLite bool
@@ -46,12 +50,16 @@ type Resources struct {
 	Custom  map[string]float64
 }
 
-// On-change policies for a job still running when its inputs change.
+// On-change policies: what watch does when an operation's inputs change.
 const (
-	OnChangeRestart = "restart"
-	OnChangeQueue   = "queue"
-	OnChangeIgnore  = "ignore"
+	OnChangeRestart  = "restart"  // stop the running job, then submit
+	OnChangeQueue    = "queue"    // submit once the running job ends
+	OnChangeParallel = "parallel" // submit beside the running job
+	OnChangeIgnore   = "ignore"   // never resubmit (the wheels are still built)
 )
+
+// onChangePolicies are the valid on_change values.
+var onChangePolicies = []string{OnChangeRestart, OnChangeQueue, OnChangeParallel, OnChangeIgnore}
 
 // DefaultEntrypoint is the recipe's command for the staged YAMLs.
 func (o *Operation) DefaultEntrypoint() []string {
@@ -84,7 +92,7 @@ var operationSchema = &hcl.BodySchema{
 		{Name: "on_change"},
 		{Name: "allow_remote_sqlite"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}, {Type: "runtime_env"}},
 }
 
 var resourcesSchema = &hcl.BodySchema{
@@ -92,7 +100,7 @@ var resourcesSchema = &hcl.BodySchema{
 }
 
 func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Operation, hcl.Diagnostics) {
-	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, DeclRange: block.DefRange}
+	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, RuntimeEnv: cfg.RuntimeEnv, DeclRange: block.DefRange}
 	var diags hcl.Diagnostics
 	if len(op.Name) > MaxOperationNameLen || !operationNamePattern.MatchString(op.Name) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -145,11 +153,11 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 	}
 	if attr, ok := content.Attributes["on_change"]; ok {
 		d := decodeString(attr, ctx, &op.OnChange)
-		if !d.HasErrors() && op.OnChange != OnChangeRestart && op.OnChange != OnChangeQueue && op.OnChange != OnChangeIgnore {
+		if !d.HasErrors() && !slices.Contains(onChangePolicies, op.OnChange) {
 			d = append(d, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid on_change",
-				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job and submit the new one), \"queue\" (submit after it ends) or \"ignore\".", op.OnChange),
+				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job, then submit the new one), \"queue\" (submit the new one after it ends), \"parallel\" (submit the new one beside it) or \"ignore\" (watch never resubmits; the wheels are still built).", op.OnChange),
 				Subject:  attr.Expr.Range().Ptr(),
 			})
 		}
@@ -158,11 +166,21 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 	if attr, ok := content.Attributes["allow_remote_sqlite"]; ok {
 		diags = append(diags, decodeBool(attr, ctx, &op.AllowRemoteSQLite)...)
 	}
+	seen := map[string]map[string]*hcl.Block{}
 	for _, b := range content.Blocks {
-		if b.Type == "resources" {
+		if dup := duplicate(seen, b); dup != nil {
+			diags = append(diags, dup)
+			continue
+		}
+		switch b.Type {
+		case "resources":
 			r, d := decodeResources(b, ctx)
 			diags = append(diags, d...)
 			op.Resources = r
+		case "runtime_env":
+			r, d := decodeRuntimeEnv(b, ctx, cfg.RuntimeEnv)
+			diags = append(diags, d...)
+			op.RuntimeEnv = r
 		}
 	}
 	diags = append(diags, checkStagedNames(op)...)

@@ -69,12 +69,10 @@ type JobStep struct {
 	SubmissionID string `json:"submission_id"`
 	Action       Action `json:"action"`
 	Reason       string `json:"reason"`
-	// Wheels names the wheel steps this job needs, in install order.
-	Wheels []string `json:"wheels,omitempty"`
 	// PreviousJobID is the job submitted for earlier inputs, if any.
 	PreviousJobID string `json:"previous_job_id,omitempty"`
-	// Inputs are the per-input digests, recorded in state on submission.
-	Inputs Inputs `json:"-"`
+	// Spec is everything the job depends on; InputDigest is its digest.
+	Spec JobSpec `json:"spec"`
 }
 
 // Summary counts a plan's actions.
@@ -116,4 +114,15 @@ func (p *Plan) Wheel(name string) (WheelStep, bool) {
 		}
 	}
 	return WheelStep{}, false
+}
+
+// Job returns the job step of an operation (a zero step when the plan has
+// none).
+func (p *Plan) Job(operation string) JobStep {
+	for _, j := range p.Jobs {
+		if j.Operation == operation {
+			return j
+		}
+	}
+	return JobStep{}
 }

@@ -9,9 +9,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner/fingerprint"
-	"github.com/adopipe/adopipe/planner/state"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -30,7 +30,7 @@ type Planner struct {
 	Workers int
 
 	statCache *fingerprint.StatCache
-	manifests []fingerprint.Manifest // new fingerprints to keep for later diffs
+	listings  []fingerprint.Listing // new fingerprints to keep for later diffs
 }
 
 // New returns a Planner working in workDir, loading its stat cache.
@@ -100,14 +100,14 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		step := p.wheelStep(s, results[i], req.State)
 		plan.Wheels = append(plan.Wheels, step)
 		fps[s.name] = step.Fingerprint
-		p.manifests = append(p.manifests, results[i].Manifest())
+		p.listings = append(p.listings, results[i].Listing())
 	}
 	for _, op := range ops {
-		inputs, err := OperationInputs(req.Config, op, fps)
+		spec, err := BuildSpec(req.Config, op, fps)
 		if err != nil {
 			return nil, err
 		}
-		plan.Jobs = append(plan.Jobs, jobStep(req, op, inputs, plan))
+		plan.Jobs = append(plan.Jobs, jobStep(req, op, spec, plan))
 	}
 	plan.InputsDigest = plan.digest()
 	return plan, nil
@@ -117,12 +117,12 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 // just computed, so the next plan is fast and can name changed files.
 // They are caches: losing them costs time, never correctness.
 func (p *Planner) SaveCaches() error {
-	for _, m := range p.manifests {
-		if _, err := fingerprint.SaveManifest(FingerprintDir(p.WorkDir), m); err != nil {
+	for _, m := range p.listings {
+		if _, err := fingerprint.SaveListing(FingerprintDir(p.WorkDir), m); err != nil {
 			return err
 		}
 	}
-	p.manifests = nil
+	p.listings = nil
 	return p.statCache.Save(StatCachePath(p.WorkDir))
 }
 
@@ -149,12 +149,12 @@ func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) Whe
 		return step
 	}
 	step.Action = ActionRebuild
-	old, err := fingerprint.LoadManifest(FingerprintDir(p.WorkDir), prev.Fingerprint)
+	old, err := fingerprint.LoadListing(FingerprintDir(p.WorkDir), prev.Fingerprint)
 	if err != nil {
 		step.Reason = "sources changed since the last build"
 		return step
 	}
-	changes := fingerprint.Diff(old, r.Manifest())
+	changes := fingerprint.Diff(old, r.Listing())
 	step.Changed = fingerprint.Paths(changes)
 	step.Reason = fingerprint.Describe(changes, 3)
 	return step
@@ -167,16 +167,15 @@ func (p *Planner) cached(fp string) (string, bool) {
 	return p.WheelCached(fp)
 }
 
-func jobStep(req Request, op *manifest.Operation, inputs Inputs, plan *Plan) JobStep {
-	cfg, st := req.Config, req.State
-	digest := inputs.Digest()
+func jobStep(req Request, op *manifest.Operation, spec JobSpec, plan *Plan) JobStep {
+	st := req.State
+	digest := spec.Digest()
 	step := JobStep{
 		Operation:    op.Name,
 		Cluster:      op.Cluster.Name,
 		InputDigest:  digest,
 		SubmissionID: SubmissionID(op.Name, digest),
-		Wheels:       operationWheels(cfg, op),
-		Inputs:       inputs,
+		Spec:         spec,
 	}
 	prev, submitted := st.Operations[op.Name]
 	lostReason, lost := "", false
@@ -196,7 +195,7 @@ func jobStep(req Request, op *manifest.Operation, inputs Inputs, plan *Plan) Job
 	case submitted:
 		step.Action = ActionSubmit
 		step.PreviousJobID = prev.JobID
-		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, inputs, plan, step.Wheels)
+		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, spec.Inputs(), plan, spec.WheelNames())
 		// Going back to inputs submitted before (A, B, then A again) must
 		// run again, so the id also depends on the job it follows. A
 		// resumed apply still computes the same id: the state records the

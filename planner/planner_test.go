@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 const testManifest = `
@@ -195,11 +195,12 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	p := f.plan("op")
 	f.apply(p)
 	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
-	in, err := OperationInputs(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"})
+	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in["env TOKEN"] != sensitiveInput {
+	in := spec.Inputs()
+	if in["env TOKEN"] != SensitiveMarker {
 		t.Errorf("secret reached the inputs: %q", in["env TOKEN"])
 	}
 	for k, v := range in {
@@ -214,8 +215,8 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	for _, w := range p.Wheels {
 		fps[w.Name] = w.Fingerprint
 	}
-	in, _ = OperationInputs(cfg, cfg.Operations["op"], fps)
-	for k, v := range in {
+	spec, _ = BuildSpec(cfg, cfg.Operations["op"], fps)
+	for k, v := range spec.Inputs() {
 		st.Inputs[k] = v
 	}
 	f.st.Operations["op"] = st

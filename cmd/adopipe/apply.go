@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -63,11 +63,16 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 	if af.asJSON && !af.autoApprove && planFile == "" {
 		return fmt.Errorf("--json needs --auto-approve: there is no way to answer a prompt in JSON mode")
 	}
-	ws, err := a.openWorkspace(ctx, af.sf, "adopipe apply")
+	view := a.newApplyView(af.asJSON)
+	p, err := a.project(af.sf, "adopipe apply", view.event)
 	if err != nil {
 		return err
 	}
-	defer ws.close()
+	s, err := p.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
 	var saved *state.PlanFile
 	if planFile != "" {
 		if saved, err = state.ReadPlanFile(planFile); err != nil {
@@ -77,20 +82,15 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 			return err
 		}
 	}
-	pl := ws.planner()
-	plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: ops, JobLost: localJobLost(ws.workDir)})
+	plan, err := s.Plan(ctx, p.NewPlanner(), ops)
 	if err != nil {
 		return err
 	}
-	if err := pl.SaveCaches(); err != nil {
-		a.warn("could not save the fingerprint caches: %v", err)
-	}
 	if saved != nil {
-		if err := state.CheckFresh(saved, ws.state.Serial, ws.state.Lineage, plan.InputsDigest); err != nil {
+		if err := state.CheckFresh(saved, s.State.Serial, s.State.Lineage, plan.InputsDigest); err != nil {
 			return fmt.Errorf("%s: %w", planFile, err)
 		}
 	}
-	view := a.newApplyView(af.asJSON)
 	view.plan(plan)
 	if !plan.HasChanges() && !af.follow {
 		return nil
@@ -101,23 +101,9 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 	}
 
-	connector := &pipeline.Connector{
-		WorkDir: ws.workDir,
-		RayBin:  findRay(ws.cfg.Build.Python),
-		Log:     view.logf,
-	}
+	connector := p.Connector(true)
 	defer connector.Close()
-	outcome, applyErr := pipeline.Apply(ctx, pipeline.Options{
-		Config:      ws.cfg,
-		Plan:        plan,
-		State:       ws.state,
-		StatePath:   ws.statePath,
-		WorkDir:     ws.workDir,
-		Cache:       ws.cache,
-		Parallelism: af.parallelism,
-		Connector:   connector,
-		Events:      view.event,
-	})
+	outcome, applyErr := pipeline.Apply(ctx, s.Pipeline(plan, af.parallelism, connector))
 	view.outcome(outcome)
 	if applyErr != nil {
 		a.printError(applyErr)
@@ -126,7 +112,7 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 	}
 	if af.follow {
-		code := a.follow(ctx, ws, connector, outcome, view)
+		code := a.follow(ctx, s, connector, outcome, view)
 		if applyErr != nil && code == exitOK {
 			code = exitError
 		}

@@ -44,23 +44,16 @@ func (v *applyView) plan(p *planner.Plan) {
 	v.a.renderPlan(p)
 }
 
-func (v *applyView) logf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if v.asJSON {
-		v.json("log", map[string]any{"message": msg})
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	fmt.Fprintln(v.a.stdout, msg)
-}
-
 func (v *applyView) event(e pipeline.Event) {
 	if v.asJSON {
 		b, _ := json.Marshal(e)
 		var m map[string]any
 		_ = json.Unmarshal(b, &m)
 		v.json(e.Type, m)
+		return
+	}
+	if e.Type == pipeline.EventWarning {
+		v.a.warn("%s", e.Message)
 		return
 	}
 	v.mu.Lock()
@@ -99,6 +92,8 @@ func (v *applyView) event(e pipeline.Event) {
 		fmt.Fprintf(w, "job %s: %s as %s\n", e.Name, e.Message, e.JobID)
 	case pipeline.EventJobStatus:
 		fmt.Fprintf(w, "job %s: %s %s\n", e.Name, e.Status, e.Message)
+	case pipeline.EventCluster:
+		fmt.Fprintf(w, "cluster %s: %s\n", e.Name, e.Message)
 	default:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Message)
 	}

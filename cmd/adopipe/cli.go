@@ -74,7 +74,7 @@ submits ado operations to Ray clusters, all from one declarative manifest, ado.h
 	root.SetErr(a.stderr)
 	a.global.register(root)
 	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand(), a.applyCommand(), a.stageCommand(),
-		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand(), a.watchCommand())
+		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand(), a.watchCommand(), a.initCommand())
 	return root
 }
 

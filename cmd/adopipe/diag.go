@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
 )
@@ -121,4 +122,12 @@ func (a *app) logLine(format string, args ...any) {
 	a.outMu.Lock()
 	defer a.outMu.Unlock()
 	fmt.Fprintf(a.stdout, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// warnEvents shows the warnings among the events of a command that has no
+// progress view.
+func (a *app) warnEvents(e pipeline.Event) {
+	if e.Type == pipeline.EventWarning {
+		a.warn("%s", e.Message)
+	}
 }

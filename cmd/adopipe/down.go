@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/adopipe/adopipe/executors/localcluster"
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -17,11 +16,11 @@ func (a *app) downCommand() *cobra.Command {
 (all of them, or the named ones), each by its own process group. It never
 stops a Ray it did not start.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, p, diags := a.loadManifest()
-			if diags.HasErrors() {
-				a.printDiags(diags, p.Files())
-				return exitCodeError{exitError}
+			p, err := a.project(stateFlags{}, "adopipe down", a.warnEvents)
+			if err != nil {
+				return err
 			}
+			cfg := p.Config
 			names := args
 			if len(names) == 0 {
 				for _, n := range cfg.ClusterNames() {
@@ -30,7 +29,6 @@ stops a Ray it did not start.`,
 					}
 				}
 			}
-			workDir := cfg.Dir + "/.adopipe"
 			failed := false
 			for _, n := range names {
 				c, ok := cfg.Clusters[n]
@@ -39,7 +37,7 @@ stops a Ray it did not start.`,
 					failed = true
 					continue
 				}
-				lc, err := localcluster.Find(pipeline.ClusterDir(workDir, n))
+				lc, err := localcluster.Find(p.ClusterDir(n))
 				if errors.Is(err, localcluster.ErrNoCluster) {
 					fmt.Fprintf(a.stdout, "cluster %s: not running\n", n)
 					continue

@@ -6,73 +6,41 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/executors/workspace"
 )
 
 // follow streams each job's logs until it ends and returns the exit status
-// for the worst result: 1 if any FAILED, 4 if any STOPPED, else 0.
-func (a *app) follow(ctx context.Context, ws *workspace, cn *pipeline.Connector, o *pipeline.Outcome, view *applyView) int {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	code := exitOK
+// for the worst result: 1 if any FAILED (or could not be followed), 4 if
+// any STOPPED, else 0.
+func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Connector, o *pipeline.Outcome, view *applyView) int {
 	n := 0
 	for _, j := range o.Jobs {
 		if j.Err == nil && j.JobID != "" {
 			n++
 		}
 	}
-	for _, j := range o.Jobs {
-		if j.Err != nil || j.JobID == "" {
-			continue
+	var mu sync.Mutex
+	ends := s.Follow(ctx, cn, o, func(op string) io.Writer {
+		if view.asJSON {
+			return &jsonLogWriter{view: view, op: op}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := j.Client()
-			if c == nil {
-				conn, err := cn.Connect(ctx, ws.cfg.Operations[j.Operation].Cluster)
-				if err != nil {
-					a.printError(err)
-					mu.Lock()
-					code = exitError
-					mu.Unlock()
-					return
-				}
-				c = conn.Client
-			}
-			var out io.Writer = &prefixWriter{w: a.stdout, prefix: jobLogPrefix(n, j.Operation), mu: &mu}
-			if view.asJSON {
-				out = &jsonLogWriter{view: view, op: j.Operation}
-			}
-			if err := c.TailLogs(ctx, j.JobID, out); err != nil && ctx.Err() == nil {
-				a.warn("job %s: log stream ended: %v", j.Operation, err)
-			}
-			info, err := c.WaitTerminal(ctx, j.JobID, time.Second)
-			if err != nil {
-				a.printError(err)
-				mu.Lock()
-				code = exitError
-				mu.Unlock()
-				return
-			}
-			view.event(pipeline.Event{Type: pipeline.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: firstLineOf(info.Message)})
-			ws.recordStatus(j.Operation, j.JobID, string(info.Status))
-			mu.Lock()
-			defer mu.Unlock()
-			switch info.Status {
-			case rayjobs.StatusFailed:
-				code = exitError
-			case rayjobs.StatusStopped:
-				if code == exitOK {
-					code = exitStopped
-				}
-			}
-		}()
+		return &prefixWriter{w: a.stdout, prefix: jobLogPrefix(n, op), mu: &mu}
+	})
+	code := exitOK
+	for _, e := range ends {
+		switch {
+		case e.Err != nil:
+			a.printError(e.Err)
+			code = exitError
+		case e.Status == rayjobs.StatusFailed:
+			code = exitError
+		case e.Status == rayjobs.StatusStopped && code == exitOK:
+			code = exitStopped
+		}
 	}
-	wg.Wait()
 	return code
 }
 
@@ -116,13 +84,6 @@ type jsonLogWriter struct {
 func (j *jsonLogWriter) Write(b []byte) (int, error) {
 	j.view.json("job_log", map[string]any{"name": j.op, "text": string(b)})
 	return len(b), nil
-}
-
-func firstLineOf(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return strings.TrimRight(s[:i], ",: ")
-	}
-	return s
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -3,64 +3,39 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"text/tabwriter"
 	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
-	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/spf13/cobra"
 )
 
-// recordedJobs returns the operations with a job in state, optionally
-// restricted to names, sorted.
-func (ws *workspace) recordedJobs(names []string) ([]string, error) {
-	if len(names) == 0 {
-		for name := range ws.state.Operations {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		return names, nil
-	}
-	for _, n := range names {
-		if _, ok := ws.state.Operations[n]; !ok {
-			return nil, fmt.Errorf("operation %q has no submitted job in %s; run adopipe apply first", n, ws.statePath)
-		}
-	}
-	return names, nil
-}
-
-// openJobs opens the workspace for a command about recorded jobs, checks
-// the named operations have one, and returns a Connector that starts
-// nothing. Only commands that change a job (stop) take the state lock, so
-// status and logs work while an apply or watch runs.
-func (a *app) openJobs(ctx context.Context, sf stateFlags, command string, lock bool, ops []string) (*workspace, []string, *pipeline.Connector, error) {
-	sf.lock = lock
-	ws, err := a.openWorkspace(ctx, sf, command)
+// openJobs opens the workspace for a command about recorded jobs and
+// checks the named operations have one. A command that changes a job
+// (stop) holds the state lock; the others only read, so status and logs
+// work while an apply or watch runs, and lock only to record a status.
+// The Connector starts nothing.
+func (a *app) openJobs(ctx context.Context, sf stateFlags, command string, changes bool, ops []string) (*workspace.Session, []string, *pipeline.Connector, error) {
+	p, err := a.project(sf, command, a.warnEvents)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	names, err := ws.recordedJobs(ops)
+	var s *workspace.Session
+	if changes {
+		s, err = p.Open(ctx)
+	} else {
+		s, err = p.Read()
+	}
 	if err != nil {
-		ws.close()
 		return nil, nil, nil, err
 	}
-	return ws, names, &pipeline.Connector{WorkDir: ws.workDir, NoStart: true}, nil
-}
-
-// jobClient connects to the cluster an operation's job was submitted to,
-// without starting anything.
-func (ws *workspace) jobClient(ctx context.Context, cn *pipeline.Connector, op string) (*rayjobs.Client, string, error) {
-	rec := ws.state.Operations[op]
-	if o, ok := ws.cfg.Operations[op]; ok {
-		conn, err := cn.Connect(ctx, o.Cluster)
-		if err != nil {
-			return nil, "", err
-		}
-		return conn.Client, rec.JobID, nil
+	names, err := s.RecordedJobs(ops)
+	if err != nil {
+		s.Close()
+		return nil, nil, nil, err
 	}
-	c, err := rayjobs.New(rayjobs.Config{Address: rec.Address})
-	return c, rec.JobID, err
+	return s, names, p.Connector(false), nil
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -70,11 +45,11 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "Show the jobs this manifest submitted and their status on the cluster",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ws, ops, cn, err := a.openJobs(ctx, sf, "adopipe status", false, args)
+			s, ops, cn, err := a.openJobs(ctx, sf, "adopipe status", false, args)
 			if err != nil {
 				return err
 			}
-			defer ws.close()
+			defer s.Close()
 			defer cn.Close()
 			if len(ops) == 0 {
 				fmt.Fprintln(a.stdout, "No jobs submitted yet.")
@@ -83,12 +58,12 @@ func (a *app) statusCommand() *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "OPERATION\tJOB\tSTATUS\tSUBMITTED\tCLUSTER")
 			for _, op := range ops {
-				rec := ws.state.Operations[op]
+				rec := s.State.Operations[op]
 				status := rec.Status + " (recorded)"
-				if c, id, err := ws.jobClient(ctx, cn, op); err == nil {
+				if c, id, err := s.JobClient(ctx, cn, op); err == nil {
 					if info, err := c.Job(ctx, id); err == nil {
 						status = string(info.Status)
-						ws.recordStatus(op, id, status)
+						a.recordStatus(ctx, s, op, id, status)
 					} else {
 						status += "; " + err.Error()
 					}
@@ -116,18 +91,25 @@ func (a *app) logsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := a.interruptible(cmd.Context())
 			defer stop()
-			ws, _, cn, err := a.openJobs(ctx, sf, "adopipe logs", false, args)
+			s, _, cn, err := a.openJobs(ctx, sf, "adopipe logs", false, args)
 			if err != nil {
 				return err
 			}
-			defer ws.close()
+			defer s.Close()
 			defer cn.Close()
-			c, id, err := ws.jobClient(ctx, cn, args[0])
+			c, id, err := s.JobClient(ctx, cn, args[0])
 			if err != nil {
 				return err
 			}
 			if follow {
-				return c.TailLogs(ctx, id, a.stdout)
+				if err := c.TailLogs(ctx, id, a.stdout); err != nil {
+					return err
+				}
+				// The log ends with the job: keep the status it ended with.
+				if info, err := c.Job(ctx, id); err == nil {
+					a.recordStatus(ctx, s, args[0], id, string(info.Status))
+				}
+				return nil
 			}
 			logs, err := c.Logs(ctx, id)
 			if err != nil {
@@ -152,15 +134,15 @@ func (a *app) stopCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ws, _, cn, err := a.openJobs(ctx, sf, "adopipe stop", true, args)
+			s, _, cn, err := a.openJobs(ctx, sf, "adopipe stop", true, args)
 			if err != nil {
 				return err
 			}
-			defer ws.close()
+			defer s.Close()
 			defer cn.Close()
 			failed := false
 			for _, op := range args {
-				c, id, err := ws.jobClient(ctx, cn, op)
+				c, id, err := s.JobClient(ctx, cn, op)
 				if err == nil {
 					var stopped bool
 					if stopped, err = c.Stop(ctx, id); err == nil {
@@ -183,4 +165,12 @@ func (a *app) stopCommand() *cobra.Command {
 	}
 	sf.register(cmd)
 	return cmd
+}
+
+// recordStatus keeps a status a command learnt; failing to is a warning,
+// the status shown is right all the same.
+func (a *app) recordStatus(ctx context.Context, s *workspace.Session, op, jobID, status string) {
+	if err := s.RecordStatus(ctx, op, jobID, status); err != nil {
+		a.warn("job %s: could not record its status %s in %s: %v", op, status, s.StatePath, err)
+	}
 }

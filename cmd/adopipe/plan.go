@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 	"github.com/spf13/cobra"
 )
 
@@ -27,21 +27,21 @@ wheel and per job:
 It builds, uploads and submits nothing. With --out the plan is saved for
 "adopipe apply FILE", which refuses it once the state or any input changed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := a.openWorkspace(cmd.Context(), sf, "adopipe plan")
+			p, err := a.project(sf, "adopipe plan", a.warnEvents)
 			if err != nil {
 				return err
 			}
-			defer ws.close()
-			pl := ws.planner()
-			plan, err := pl.Plan(cmd.Context(), planner.Request{Config: ws.cfg, State: ws.state, Operations: args, JobLost: localJobLost(ws.workDir)})
+			s, err := p.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := pl.SaveCaches(); err != nil {
-				a.warn("could not save the fingerprint caches (the next plan is slower): %v", err)
+			defer s.Close()
+			plan, err := s.Plan(cmd.Context(), p.NewPlanner(), args)
+			if err != nil {
+				return err
 			}
 			if out != "" {
-				if err := savePlan(out, plan, ws.state); err != nil {
+				if err := savePlan(out, plan, s.State); err != nil {
 					return err
 				}
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/adopipe/adopipe/planner"
@@ -25,12 +26,21 @@ func (a *app) renderPlan(p *planner.Plan) {
 	if len(p.Wheels)+len(p.Jobs) > 0 {
 		fmt.Fprintln(a.stdout)
 	}
+	fmt.Fprintln(a.stdout, planSummary(p, true))
+}
+
+// planSummary is the plan's one-line summary: a sentence after a plan, or
+// a watch cycle's lowercase line.
+func planSummary(p *planner.Plan, sentence bool) string {
 	s := p.Summary()
+	line := fmt.Sprintf("plan: %s to build, %d cached, %s to submit", plural(s.Build, "wheel"), s.Cached, plural(s.Submit, "job"))
 	if !p.HasChanges() {
-		fmt.Fprintf(a.stdout, "No changes: %s cached, %s already submitted.\n", plural(s.Cached, "wheel"), plural(s.Submitted, "job"))
-		return
+		line = fmt.Sprintf("no changes (%s cached, %s already submitted)", plural(s.Cached, "wheel"), plural(s.Submitted, "job"))
 	}
-	fmt.Fprintf(a.stdout, "Plan: %s to build, %d cached, %s to submit.\n", plural(s.Build, "wheel"), s.Cached, plural(s.Submit, "job"))
+	if sentence {
+		return strings.ToUpper(line[:1]) + line[1:] + "."
+	}
+	return line
 }
 
 func plural(n int, noun string) string {

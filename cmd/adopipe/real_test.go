@@ -325,10 +325,7 @@ func cmdWaitExit(ts *testscript.TestScript, neg bool, args []string) {
 func scriptEnv(ts *testscript.TestScript) []string {
 	// testscript keeps the script's environment private; rebuild it from
 	// the variables scripts and Setup use.
-	var env []string
-	for _, kv := range os.Environ() {
-		env = append(env, kv)
-	}
+	env := os.Environ()
 	for _, k := range []string{"HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "NO_COLOR", "PATH",
 		"ADOPIPE_PYTHON", "RAY_ADDRESS_FOR_TEST", "RUN_NONCE", "WORK", "TMPDIR"} {
 		env = append(env, k+"="+ts.Getenv(k))

@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 // TestSecretsStayOut plants a secret in a sensitive variable, an env value

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/stage"
-	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
 )
@@ -30,25 +28,24 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := a.interruptible(cmd.Context())
 			defer stop()
-			ws, err := a.openWorkspace(ctx, sf, "adopipe stage")
-			if err != nil {
-				return err
-			}
-			defer ws.close()
-			pl := ws.planner()
-			plan, err := pl.Plan(ctx, planner.Request{Config: ws.cfg, State: ws.state, Operations: args})
-			if err != nil {
-				return err
-			}
-			_ = pl.SaveCaches()
 			view := a.newApplyView(false)
-			if outDir == "" {
-				outDir = filepath.Join(ws.workDir, "jobs")
+			p, err := a.project(sf, "adopipe stage", view.event)
+			if err != nil {
+				return err
 			}
-			jobs, outcome, stageErr := pipeline.Stage(ctx, pipeline.Options{
-				Config: ws.cfg, Plan: plan, State: ws.state, StatePath: ws.statePath,
-				WorkDir: ws.workDir, Cache: ws.cache, Parallelism: parallelism, Events: view.event,
-			}, outDir)
+			s, err := p.Open(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			plan, err := s.Plan(ctx, p.NewPlanner(), args)
+			if err != nil {
+				return err
+			}
+			if outDir == "" {
+				outDir = p.JobsDir()
+			}
+			jobs, outcome, stageErr := pipeline.Stage(ctx, s.Pipeline(plan, parallelism, nil), outDir)
 			view.done()
 			for _, j := range jobs {
 				if j.Err != nil {
@@ -57,8 +54,8 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 				for _, w := range j.Result.Warnings {
 					a.warn("%s: %s", j.Operation, w)
 				}
-				if keys := sensitiveKeys(ws.cfg, j.Operation); len(keys) > 0 {
-					a.warn("%s: %s holds %q for the secret env values %s; put the real values in before running submit.sh", j.Operation, stage.RuntimeEnvFile, pipeline.SensitivePlaceholder, strings.Join(keys, ", "))
+				if keys := plan.Job(j.Operation).Spec.SensitiveEnv(); len(keys) > 0 {
+					a.warn("%s: %s holds %q for the secret env values %s; put the real values in before running submit.sh", j.Operation, stage.RuntimeEnvFile, planner.SensitiveMarker, strings.Join(keys, ", "))
 				}
 				fmt.Fprintf(a.stdout, "job %s: staged %s (%d files); submit by hand with %s\n",
 					j.Operation, j.Result.Dir, len(j.Result.Files), filepath.Join(j.Result.Dir, stage.SubmitScript))
@@ -75,16 +72,4 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "write job directories under `DIR` (default .adopipe/jobs)")
 	cmd.Flags().IntVar(&parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
 	return cmd
-}
-
-// sensitiveKeys lists the operation's env names whose values are secret.
-func sensitiveKeys(cfg *manifest.Config, op string) []string {
-	var keys []string
-	for k, v := range cfg.JobEnv(cfg.Operations[op], manifest.RecommendedEnv) {
-		if v.Sensitive {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
 }

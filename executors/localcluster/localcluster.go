@@ -21,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 // File names inside Options.StateDir.
@@ -451,29 +453,7 @@ func writeRecord(stateDir string, r Record) error {
 		return err
 	}
 	b = append(b, '\n')
-	f, err := os.CreateTemp(stateDir, RecordFile+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(stateDir, RecordFile)); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(stateDir, RecordFile), b, atomicfile.Options{})
 }
 
 // Alive reports whether the head process still runs.

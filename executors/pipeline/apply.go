@@ -13,9 +13,9 @@ import (
 	"github.com/adopipe/adopipe/executors/stage"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 // Options is what Apply needs. The caller holds the state lock.

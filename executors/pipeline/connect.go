@@ -46,8 +46,9 @@ type Connector struct {
 	WorkDir string
 	// RayBin runs local heads.
 	RayBin string
-	// Log receives progress lines ("starting local Ray head ...").
-	Log func(format string, args ...any)
+	// Events receives progress (EventCluster: "starting a local Ray
+	// head ..."); nil drops it.
+	Events func(Event)
 	// NoStart makes Connect fail instead of starting a local head, for
 	// commands that only look (status, logs, stop).
 	NoStart bool
@@ -88,9 +89,10 @@ func (cn *Connector) Close() {
 	cn.conns = nil
 }
 
-func (cn *Connector) logf(format string, args ...any) {
-	if cn.Log != nil {
-		cn.Log(format, args...)
+// progress reports a step of bringing up cluster c.
+func (cn *Connector) progress(c *manifest.Cluster, format string, args ...any) {
+	if cn.Events != nil {
+		cn.Events(Event{Type: EventCluster, Name: c.Name, Message: fmt.Sprintf(format, args...)})
 	}
 }
 
@@ -114,7 +116,7 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		cn.logf("cluster %s: starting %s port-forward to svc/%s in %s", c.Name, pf.Command, pf.Service, pf.Namespace)
+		cn.progress(c, "starting %s port-forward to svc/%s in %s", pf.Command, pf.Service, pf.Namespace)
 		k, err := portforward.Start(ctx, portforward.Spec{
 			Command:    pf.Command,
 			Namespace:  pf.Namespace,
@@ -145,7 +147,7 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 		cfg.BeforeRetry = func(ctx context.Context, err error) {
 			ctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
-			cn.logf("cluster %s: %v; waiting for the port-forward (%s)", c.Name, err, k.State())
+			cn.progress(c, "%v; waiting for the port-forward (%s)", err, k.State())
 			_ = k.WaitReady(ctx)
 		}
 	}
@@ -166,7 +168,7 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 	conn.RayVersion = v.RayVersion
 	// ado-core depends on an unbounded ray: the job must run the cluster's
 	// Ray, so say which one it is.
-	cn.logf("cluster %s: Ray %s at %s", c.Name, v.RayVersion, address)
+	cn.progress(c, "Ray %s at %s", v.RayVersion, address)
 	return conn, nil
 }
 
@@ -182,7 +184,7 @@ func (cn *Connector) localHead(ctx context.Context, c *manifest.Cluster, dir str
 	if cn.RayBin == "" {
 		return nil, fmt.Errorf("cluster %s is local but no ray executable was found: install ray (pip install 'ray[default]') or set ADOPIPE_RAY", c.Name)
 	}
-	cn.logf("cluster %s: starting a local Ray head (this takes a few seconds)", c.Name)
+	cn.progress(c, "starting a local Ray head (this takes a few seconds)")
 	start := time.Now()
 	res := map[string]float64{}
 	for k, v := range c.Local.Resources {
@@ -200,7 +202,7 @@ func (cn *Connector) localHead(ctx context.Context, c *manifest.Cluster, dir str
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	cn.logf("cluster %s: local Ray head %s up at %s (pid %d, %.1fs)", c.Name, lc.RayVersion, lc.URL(), lc.PID, time.Since(start).Seconds())
+	cn.progress(c, "local Ray head %s up at %s (pid %d, %.1fs)", lc.RayVersion, lc.URL(), lc.PID, time.Since(start).Seconds())
 	return lc, nil
 }
 

@@ -1,6 +1,10 @@
 package pipeline
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Event is one step of an apply, for the terminal view and --json.
 type Event struct {
@@ -29,4 +33,21 @@ const (
 	EventSkipped     = "job_skipped"
 	EventJobStatus   = "job_status"
 	EventLog         = "log"
+	EventWarning     = "warning"
+	EventOnChange    = "on_change" // watch applied an operation's on_change
 )
+
+// Warning is an event for a problem that does not stop the run.
+func Warning(format string, args ...any) Event {
+	return Event{Type: EventWarning, Message: fmt.Sprintf(format, args...)}
+}
+
+// FirstLine is the first line of a multi-line message (a build error, a
+// job's status message), without the punctuation that introduced the
+// lines cut off ("failed:").
+func FirstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimRight(s[:i], ",: \r\t")
+	}
+	return s
+}

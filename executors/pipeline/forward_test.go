@@ -127,8 +127,8 @@ func TestPortForwardKilledMidApply(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apply after the forward died: %v", err)
 	}
-	if !killed || out.Submitted != 1 || len(e.fake.submitted) != 1 {
-		t.Fatalf("killed=%v outcome=%+v submitted=%d", killed, out, len(e.fake.submitted))
+	if !killed || out.Submitted != 1 || len(e.fake.Submitted) != 1 {
+		t.Fatalf("killed=%v outcome=%+v submitted=%d", killed, out, len(e.fake.Submitted))
 	}
 	if n := oc.starts(); n < 2 {
 		t.Errorf("the forward was started %d times, want a restart", n)
@@ -161,7 +161,7 @@ func TestPortForwardKilledBetweenWatchCycles(t *testing.T) {
 	// An edit between cycles: the operation's YAML changes.
 	os.WriteFile(e.cfg.Operations["op"].Operation.Src, []byte("spaces: [t]\n"), 0o644)
 	out, err := cycle()
-	if err != nil || out.Submitted != 1 || len(e.fake.submitted) != 2 {
-		t.Fatalf("cycle after the forward died: %+v, %v (submitted %d)", out, err, len(e.fake.submitted))
+	if err != nil || out.Submitted != 1 || len(e.fake.Submitted) != 2 {
+		t.Fatalf("cycle after the forward died: %+v, %v (submitted %d)", out, err, len(e.fake.Submitted))
 	}
 }

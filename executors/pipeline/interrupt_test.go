@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 // An apply interrupted (Ctrl-C cancels its context) at each stage leaves a
@@ -21,7 +21,7 @@ func TestInterruptAtEachStage(t *testing.T) {
 			return func(context.Context, planner.JobStep, *Connection) error { cancel(); return context.Canceled }
 		}},
 		{"during upload", func(e *env, cancel context.CancelFunc) func(context.Context, planner.JobStep, *Connection) error {
-			e.fake.onRequest = func(r *http.Request) {
+			e.fake.OnRequest = func(r *http.Request) {
 				if r.Method == http.MethodPut {
 					cancel()
 				}
@@ -29,7 +29,7 @@ func TestInterruptAtEachStage(t *testing.T) {
 			return nil
 		}},
 		{"after Ray accepted the job, before the answer", func(e *env, cancel context.CancelFunc) func(context.Context, planner.JobStep, *Connection) error {
-			e.fake.onRequest = func(r *http.Request) {
+			e.fake.OnRequest = func(r *http.Request) {
 				if r.Method == http.MethodPost {
 					// Ray records the job; the client never hears back.
 					defer cancel()
@@ -61,13 +61,13 @@ func TestInterruptAtEachStage(t *testing.T) {
 				t.Fatalf("state after interrupt: %v", err)
 			}
 			// Resume: plan again from the saved state and apply.
-			e.fake.onRequest = nil
+			e.fake.OnRequest = nil
 			e.st = loaded
 			out, err := e.apply(e.plan())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(e.fake.submitted); n != 1 {
+			if n := len(e.fake.Submitted); n != 1 {
 				t.Fatalf("job submitted %d times", n)
 			}
 			if got := e.st.Operations["op"].JobID; got != p.Jobs[0].SubmissionID {

@@ -9,57 +9,67 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 // JobDir is where an operation's job directory is staged.
 func JobDir(workDir, operation string) string { return filepath.Join(workDir, "jobs", operation) }
 
-// StageSpec is the job directory of an operation, given its wheels in
+// StageSpec is the job directory of a job spec, given its wheels in
 // install order and the context file to stage (see contextFile).
-func StageSpec(cfg *manifest.Config, op *manifest.Operation, wheels []stage.Wheel, context, address string) stage.Spec {
-	spec := stage.Spec{
+func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address string) stage.Spec {
+	s := stage.Spec{
 		Wheels:        wheels,
 		Context:       context,
-		ContextName:   op.Context.Dst,
-		Operation:     op.Operation.Src,
-		OperationName: op.Operation.Dst,
-		Env:           RedactedEnv(cfg.JobEnv(op, manifest.RecommendedEnv)),
-		Entrypoint:    op.Entrypoint(),
-		Address:       address,
+		ContextName:   spec.ContextFile().Dst,
+		Operation:     spec.OperationFile().Src,
+		OperationName: spec.OperationFile().Dst,
+		Pip:           spec.PipRequirements(),
+		AdoVersion:    spec.AdoVersion,
+		// Secrets are markers in the spec, so they never reach the job
+		// directory, the package Ray stores, or a log.
+		Env:        spec.Env,
+		Entrypoint: spec.Entrypoint,
+		Address:    address,
 	}
-	for _, pl := range op.Plugins {
-		if !pl.FromSource() {
-			spec.Pip = append(spec.Pip, pl.Pip)
-		}
+	for _, f := range spec.ExtraFiles() {
+		s.Files = append(s.Files, stage.File{Src: f.Src, Dst: f.Dst})
 	}
-	spec.Pip = append(spec.Pip, op.Pip...)
-	if cfg.Ado != nil && cfg.Ado.Version != "" {
-		spec.AdoVersion = cfg.Ado.Version
-	}
-	for _, f := range op.Files {
-		spec.Files = append(spec.Files, stage.File{Src: f.Src, Dst: f.Dst})
-	}
-	return spec
+	return s
 }
 
-// SensitivePlaceholder stands in for a secret in files adopipe writes.
-const SensitivePlaceholder = "(sensitive)"
-
-// RedactedEnv is the job environment as written to disk: secrets are
-// replaced, so they never reach the job directory, the package Ray stores,
-// or a log.
-func RedactedEnv(env manifest.Env) map[string]string {
-	out := make(map[string]string, len(env))
-	for k, v := range env {
-		out[k] = v.Value
-		if v.Sensitive {
-			out[k] = SensitivePlaceholder
-		}
+// submitRequest is the Jobs API request for a staged job uploaded as
+// workingDir.
+func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Result, workingDir string) rayjobs.SubmitRequest {
+	spec := job.Spec
+	req := rayjobs.SubmitRequest{
+		Entrypoint:   staged.Entrypoint,
+		SubmissionID: job.SubmissionID,
+		WorkingDir:   workingDir,
+		PipPackages:  staged.RuntimeEnv.Pip,
+		// The real values, secrets included, travel only in this request;
+		// the staged (and uploaded) directory holds markers.
+		EnvVars: planner.SubmitEnv(cfg, spec),
+		Metadata: map[string]string{
+			"adopipe_operation":    job.Operation,
+			"adopipe_input_digest": job.InputDigest,
+		},
 	}
-	return out
+	res := spec.Resources
+	if res.NumCPUs > 0 {
+		req.EntrypointNumCPUs = &res.NumCPUs
+	}
+	if res.NumGPUs > 0 {
+		req.EntrypointNumGPUs = &res.NumGPUs
+	}
+	if res.Memory > 0 {
+		m := int64(res.Memory)
+		req.EntrypointMemory = &m
+	}
+	req.EntrypointResources = res.Custom
+	return req
 }
 
 // runJob stages, uploads and submits one operation's job.
@@ -75,7 +85,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		return jo
 	}
 
-	wheels, err := r.jobWheels(job.Wheels)
+	wheels, err := r.jobWheels(job.Spec.WheelNames())
 	if err != nil {
 		jo.Err = err
 		r.emitLocked(Event{Type: EventSkipped, Name: job.Operation, Error: err.Error()})
@@ -96,12 +106,12 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		}
 	}
 	dir := JobDir(r.WorkDir, job.Operation)
-	ctxFile, err := contextFile(r.WorkDir, op)
+	ctxFile, err := contextFile(r.WorkDir, job.Spec)
 	if err != nil {
 		jo.Err = err
 		return jo
 	}
-	staged, err := stage.Stage(dir, StageSpec(r.Config, op, wheels, ctxFile, conn.Client.Address()))
+	staged, err := stage.Stage(dir, StageSpec(job.Spec, wheels, ctxFile, conn.Client.Address()))
 	if err != nil {
 		jo.Err = err
 		return jo
@@ -122,31 +132,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	}
 	r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: msg})
 
-	req := rayjobs.SubmitRequest{
-		Entrypoint:   staged.Entrypoint,
-		SubmissionID: job.SubmissionID,
-		WorkingDir:   uri,
-		PipPackages:  staged.RuntimeEnv.Pip,
-		// The real values, secrets included, travel only in this request;
-		// the staged (and uploaded) directory holds placeholders.
-		EnvVars: r.Config.JobEnv(op, manifest.RecommendedEnv).Plain(),
-		Metadata: map[string]string{
-			"adopipe_operation":    job.Operation,
-			"adopipe_input_digest": job.InputDigest,
-		},
-	}
-	res := op.Resources
-	if res.NumCPUs > 0 {
-		req.EntrypointNumCPUs = &res.NumCPUs
-	}
-	if res.NumGPUs > 0 {
-		req.EntrypointNumGPUs = &res.NumGPUs
-	}
-	if res.Memory > 0 {
-		m := int64(res.Memory)
-		req.EntrypointMemory = &m
-	}
-	req.EntrypointResources = res.Custom
+	req := submitRequest(r.Config, job, staged, uri)
 	id, already, err := conn.Client.Submit(ctx, req)
 	if err != nil {
 		jo.Err = err
@@ -163,7 +149,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	}
 	r.State.Operations[job.Operation] = state.OperationState{
 		InputDigest: job.InputDigest,
-		Inputs:      job.Inputs,
+		Inputs:      job.Spec.Inputs(),
 		JobID:       id,
 		SubmittedAt: time.Now().UTC(),
 		Cluster:     job.Cluster,
@@ -186,7 +172,7 @@ func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
 	var wheels []stage.Wheel
 	for _, name := range names {
 		if err, failed := r.failed[name]; failed {
-			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, firstLine(err)))
+			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, FirstLine(err.Error())))
 			continue
 		}
 		w, ok := r.wheels[name]
@@ -206,12 +192,4 @@ func (r *runner) emitLocked(e Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(e)
-}
-
-func firstLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

@@ -4,75 +4,20 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/fakeray"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/planner/state"
 )
 
 const secret = "s3cr3t-planted-value"
-
-// fakeRay is a Jobs API that records what it was sent.
-type fakeRay struct {
-	mu        sync.Mutex
-	submitted []map[string]any
-	packages  map[string][]byte
-	submitErr string // answer POST /api/jobs/ with 500 and this body
-	// onRequest runs first for every request (fault injection).
-	onRequest func(r *http.Request)
-}
-
-func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.onRequest != nil {
-		f.onRequest(r)
-	}
-	switch {
-	case r.URL.Path == "/api/version":
-		io.WriteString(w, `{"version":"4","ray_version":"2.60.0"}`)
-	case strings.HasPrefix(r.URL.Path, "/api/packages/gcs/"):
-		name := strings.TrimPrefix(r.URL.Path, "/api/packages/gcs/")
-		if r.Method == http.MethodPut {
-			b, _ := io.ReadAll(r.Body)
-			f.packages[name] = b
-			return
-		}
-		if _, ok := f.packages[name]; !ok {
-			http.NotFound(w, r)
-		}
-	case r.URL.Path == "/api/jobs/" && r.Method == http.MethodPost:
-		if f.submitErr != "" {
-			http.Error(w, f.submitErr, http.StatusInternalServerError)
-			return
-		}
-		var body map[string]any
-		json.NewDecoder(r.Body).Decode(&body)
-		id := body["submission_id"].(string)
-		for _, prev := range f.submitted {
-			if prev["submission_id"] == id {
-				http.Error(w, "Job with submission_id "+id+" already exists. Please use a different submission_id.", http.StatusInternalServerError)
-				return
-			}
-		}
-		f.submitted = append(f.submitted, body)
-		json.NewEncoder(w).Encode(map[string]string{"submission_id": body["submission_id"].(string), "job_id": body["submission_id"].(string)})
-	case strings.HasPrefix(r.URL.Path, "/api/jobs/"):
-		io.WriteString(w, `{"submission_id":"x","status":"SUCCEEDED"}`)
-	default:
-		http.NotFound(w, r)
-	}
-}
 
 type env struct {
 	t       *testing.T
@@ -80,14 +25,13 @@ type env struct {
 	cfg     *manifest.Config
 	st      *state.State
 	cache   *wheelcache.Cache
-	fake    *fakeRay
+	fake    *fakeray.Server
 	address string
 }
 
 func newEnv(t *testing.T) *env {
-	fake := &fakeRay{packages: map[string][]byte{}}
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
+	fake := fakeray.Start()
+	t.Cleanup(fake.Close)
 	dir := t.TempDir()
 	files := map[string]string{
 		"ado.hcl": `
@@ -95,7 +39,10 @@ variable "token" {
   default   = "` + secret + `"
   sensitive = true
 }
-cluster "dev" { address = "` + srv.URL + `" }
+cluster "dev" {
+  address     = "` + fake.URL + `"
+  shared_disk = true
+}
 plugin "plug" { source = "plug" }
 operation "op" {
   cluster   = cluster.dev
@@ -117,7 +64,7 @@ operation "op" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	return &env{t: t, dir: dir, cfg: cfg, st: state.New(), cache: wheelcache.New(filepath.Join(dir, ".adopipe/cache")), fake: fake, address: srv.URL}
+	return &env{t: t, dir: dir, cfg: cfg, st: state.New(), cache: wheelcache.New(filepath.Join(dir, ".adopipe/cache")), fake: fake, address: fake.URL}
 }
 
 // plan plans with a wheel already cached for the plugin's sources, so no
@@ -163,15 +110,15 @@ func TestApplySubmitsAndRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Submitted != 1 || out.Cached != 1 || len(e.fake.submitted) != 1 {
-		t.Fatalf("outcome = %+v, submitted = %d", out, len(e.fake.submitted))
+	if out.Submitted != 1 || out.Cached != 1 || len(e.fake.Submitted) != 1 {
+		t.Fatalf("outcome = %+v, submitted = %d", out, len(e.fake.Submitted))
 	}
 	job := p.Jobs[0]
 	rec := e.st.Operations["op"]
 	if rec.JobID != job.SubmissionID || rec.InputDigest != job.InputDigest || rec.Inputs["env TOKEN"] != "(sensitive)" {
 		t.Errorf("state record = %+v", rec)
 	}
-	body := e.fake.submitted[0]
+	body := e.fake.Submitted[0]
 	rt := body["runtime_env"].(map[string]any)
 	vars := rt["env_vars"].(map[string]any)
 	if vars["TOKEN"] != secret || vars["PLAIN"] != "visible" || vars["OMP_NUM_THREADS"] != "1" {
@@ -184,7 +131,7 @@ func TestApplySubmitsAndRecords(t *testing.T) {
 
 	// The secret is in the request only: not in the uploaded package, the
 	// staged directory, or the state file.
-	for name, zipped := range e.fake.packages {
+	for name, zipped := range e.fake.Packages {
 		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
 		if err != nil {
 			t.Fatal(err)
@@ -227,7 +174,7 @@ func TestApplySubmitsAndRecords(t *testing.T) {
 
 func TestApplyDuplicateIDIsAlreadySubmitted(t *testing.T) {
 	e := newEnv(t)
-	e.fake.submitErr = "Job with submission_id x already exists. Please use a different submission_id."
+	e.fake.SubmitErr = "Job with submission_id x already exists. Please use a different submission_id."
 	p := e.plan()
 	out, err := e.apply(p)
 	if err != nil {
@@ -243,7 +190,7 @@ func TestApplyDuplicateIDIsAlreadySubmitted(t *testing.T) {
 
 func TestApplySubmitFailureRecordsNothing(t *testing.T) {
 	e := newEnv(t)
-	e.fake.submitErr = "internal error"
+	e.fake.SubmitErr = "internal error"
 	out, err := e.apply(e.plan())
 	if err == nil || out.Fail != 1 {
 		t.Fatalf("err = %v, outcome = %+v", err, out)
@@ -262,8 +209,8 @@ func TestApplySkipsJobWhoseWheelFailed(t *testing.T) {
 	p.Wheels[0].Action = planner.ActionBuild
 	e.cache.Remove(p.Wheels[0].Fingerprint)
 	out, err := e.apply(p)
-	if err == nil || len(e.fake.submitted) != 0 {
-		t.Fatalf("err = %v, submitted = %d", err, len(e.fake.submitted))
+	if err == nil || len(e.fake.Submitted) != 0 {
+		t.Fatalf("err = %v, submitted = %d", err, len(e.fake.Submitted))
 	}
 	if out.Jobs[0].Err == nil || !strings.Contains(out.Jobs[0].Err.Error(), "wheel plug failed to build") {
 		t.Errorf("job error = %v", out.Jobs[0].Err)

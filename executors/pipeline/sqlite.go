@@ -5,32 +5,32 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/adopipe/adopipe/manifest"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
+	"github.com/adopipe/adopipe/planner"
 )
 
-// contextFile returns the context YAML to stage for op. ado opens a
-// relative SQLite path against the job's working directory, a temporary
-// copy that Ray throws away, so on a cluster sharing this disk adopipe
-// stages a copy whose path is made absolute against the context file's own
-// directory (where `ado -c context.yaml show ...` run by the user looks),
-// and creates that directory, which ado does not.
-func contextFile(workDir string, op *manifest.Operation) (string, error) {
-	info := op.ContextInfo
-	if info.Scheme != "sqlite" || info.Path == "" || filepath.IsAbs(info.Path) || !op.Cluster.IsLocal() {
-		return op.Context.Src, nil
+// contextFile returns the context YAML to stage for a job: the file
+// itself, or, when the spec points its SQLite metastore at an absolute
+// path (planner.JobSpec.SQLitePath), a copy saying so, with that path's
+// directory created, which ado does not do.
+func contextFile(workDir string, spec planner.JobSpec) (string, error) {
+	src := spec.ContextFile().Src
+	if spec.SQLitePath == "" {
+		return src, nil
 	}
-	b, err := os.ReadFile(op.Context.Src)
+	b, err := os.ReadFile(src)
 	if err != nil {
 		return "", err
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return "", fmt.Errorf("%s: %w", op.Context.Src, err)
+		return "", fmt.Errorf("%s: %w", src, err)
 	}
-	abs := filepath.Join(filepath.Dir(op.Context.Src), filepath.FromSlash(info.Path))
+	abs := spec.SQLitePath
 	if !setMapPath(&doc, abs, "metadataStore", "path") {
-		return op.Context.Src, nil
+		return src, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return "", fmt.Errorf("creating the SQLite directory: %w", err)
@@ -39,15 +39,8 @@ func contextFile(workDir string, op *manifest.Operation) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dst := filepath.Join(workDir, "contexts", op.Name, filepath.Base(op.Context.Src))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", err
-	}
-	tmp := dst + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
-		return "", err
-	}
-	return dst, os.Rename(tmp, dst)
+	dst := filepath.Join(workDir, "contexts", spec.Operation, filepath.Base(src))
+	return dst, atomicfile.Write(dst, out, atomicfile.Options{Perm: 0o644})
 }
 
 // setMapPath sets the scalar at keys in a YAML document.

@@ -32,12 +32,12 @@ func Stage(ctx context.Context, opts Options, outDir string) ([]StagedJob, *Outc
 	for _, job := range r.Plan.Jobs {
 		op := r.Config.Operations[job.Operation]
 		sj := StagedJob{Operation: job.Operation}
-		wheels, err := r.jobWheels(job.Wheels)
+		wheels, err := r.jobWheels(job.Spec.WheelNames())
 		if err == nil {
 			address := stageAddress(r.WorkDir, op.Cluster)
 			var ctxFile string
-			if ctxFile, err = contextFile(r.WorkDir, op); err == nil {
-				sj.Result, err = stage.Stage(filepath.Join(outDir, job.Operation), StageSpec(r.Config, op, wheels, ctxFile, address))
+			if ctxFile, err = contextFile(r.WorkDir, job.Spec); err == nil {
+				sj.Result, err = stage.Stage(filepath.Join(outDir, job.Operation), StageSpec(job.Spec, wheels, ctxFile, address))
 			}
 		}
 		if err != nil {

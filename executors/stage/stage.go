@@ -24,8 +24,8 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
+	"github.com/adopipe/adopipe/internal/digest"
 	"github.com/adopipe/adopipe/manifest"
-	"github.com/adopipe/adopipe/planner/fingerprint"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
@@ -146,7 +146,7 @@ func prepare(spec Spec) (*prepared, error) {
 		if _, err := wheelbuild.ParseWheelName(w.FileName); err != nil {
 			return nil, fmt.Errorf("stage: %w", err)
 		}
-		sum, err := fingerprint.FileSHA256(w.Path)
+		sum, err := digest.FileSHA256(w.Path)
 		if err != nil {
 			return nil, fmt.Errorf("stage: wheel %s: %w", w.FileName, err)
 		}

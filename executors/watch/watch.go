@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/adopipe/adopipe/internal/gitignore"
 	"github.com/adopipe/adopipe/planner/fingerprint"
-	"github.com/adopipe/adopipe/planner/ignore"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -68,7 +68,7 @@ type Watcher struct {
 
 type treeState struct {
 	tree    Tree
-	matcher *ignore.Matcher     // walks the tree for directories to watch
+	matcher *gitignore.Matcher  // walks the tree for directories to watch
 	filter  *fingerprint.Filter // decides whether an event counts
 }
 
@@ -160,12 +160,12 @@ func (w *Watcher) addTree(t Tree) {
 		w.note("cannot watch %s: %v", abs, err)
 		return
 	}
-	ts := &treeState{tree: t, filter: filter, matcher: ignore.New(ignore.Options{Exclude: t.Exclude, Always: fingerprint.DefaultIgnores})}
+	ts := &treeState{tree: t, filter: filter, matcher: gitignore.New(gitignore.Options{Exclude: t.Exclude, Always: fingerprint.DefaultIgnores})}
 	w.mu.Lock()
 	w.trees[abs] = ts
 	w.mu.Unlock()
 	w.watchDir(abs)
-	_ = ignore.Walk(abs, ts.matcher, func(rel string, d fs.DirEntry) error {
+	_ = gitignore.Walk(abs, ts.matcher, func(rel string, d fs.DirEntry) error {
 		if d.IsDir() {
 			w.watchDir(filepath.Join(abs, filepath.FromSlash(rel)))
 		}
@@ -318,8 +318,8 @@ func (w *Watcher) addNewDir(dir string) {
 		return
 	}
 	w.watchDir(dir)
-	sub := ignore.New(ignore.Options{Exclude: ts.tree.Exclude, Always: fingerprint.DefaultIgnores})
-	_ = ignore.Walk(ts.tree.Dir, sub, func(r string, d fs.DirEntry) error {
+	sub := gitignore.New(gitignore.Options{Exclude: ts.tree.Exclude, Always: fingerprint.DefaultIgnores})
+	_ = gitignore.Walk(ts.tree.Dir, sub, func(r string, d fs.DirEntry) error {
 		if d.IsDir() && (r == rel || strings.HasPrefix(r, rel+"/")) {
 			w.watchDir(filepath.Join(ts.tree.Dir, filepath.FromSlash(r)))
 		} else if d.IsDir() && !strings.HasPrefix(rel, r+"/") {

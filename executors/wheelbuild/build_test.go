@@ -6,7 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/adopipe/adopipe/planner/fingerprint"
+	"github.com/adopipe/adopipe/internal/digest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,7 +62,7 @@ func TestBuildSetuptoolsSCM(t *testing.T) {
 	if filepath.Base(res.WheelPath) != res.FileName || res.LogPath != logPath {
 		t.Errorf("paths = %s, %s", res.WheelPath, res.LogPath)
 	}
-	sum, _ := fingerprint.FileSHA256(res.WheelPath)
+	sum, _ := digest.FileSHA256(res.WheelPath)
 	if sum != res.SHA256 || len(sum) != 64 {
 		t.Errorf("SHA256 = %q, file has %q", res.SHA256, sum)
 	}

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adopipe/adopipe/planner/fingerprint"
+	"github.com/adopipe/adopipe/internal/digest"
 )
 
 // Frontends understood by Request.Frontend.
@@ -228,7 +228,7 @@ func Build(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	sum, err := fingerprint.FileSHA256(wheel)
+	sum, err := digest.FileSHA256(wheel)
 	if err != nil {
 		return fail(err)
 	}

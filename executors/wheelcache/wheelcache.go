@@ -15,18 +15,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 
-	"github.com/adopipe/adopipe/planner/fingerprint"
+	"github.com/adopipe/adopipe/internal/atomicfile"
+	"github.com/adopipe/adopipe/internal/digest"
 )
 
 // fileSHA256 is the digest the cache verifies wheels by (a package-level
 // name because "fingerprint" is this package's word for the entry key).
-var fileSHA256 = fingerprint.FileSHA256
+var fileSHA256 = digest.FileSHA256
 
 // ErrDigestMismatch marks a cache entry whose wheel does not match its
 // recorded digest (or whose digest file is missing/garbled). Get reports it
@@ -85,10 +85,9 @@ func (c *Cache) Put(fingerprint, srcWheelPath string) (string, string, error) {
 	if got, err := fileSHA256(filepath.Join(tmp, name)); err != nil || got != sum {
 		return "", "", fmt.Errorf("wheelcache: %s changed while being stored", name)
 	}
-	if err := writeFileSync(filepath.Join(tmp, name+".sha256"), []byte(sum+"  "+name+"\n")); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, name+".sha256"), []byte(sum+"  "+name+"\n"), atomicfile.Options{Perm: 0o644}); err != nil {
 		return "", "", fmt.Errorf("wheelcache: %w", err)
 	}
-	syncDir(tmp)
 
 	final := c.Dir(fingerprint)
 	for attempt := 0; ; attempt++ {
@@ -111,7 +110,7 @@ func (c *Cache) Put(fingerprint, srcWheelPath string) (string, string, error) {
 			return "", "", fmt.Errorf("wheelcache: install entry: %w", err)
 		}
 	}
-	syncDir(c.Root)
+	_ = atomicfile.SyncDir(c.Root) // best effort: the entry is in place either way
 	return filepath.Join(final, name), sum, nil
 }
 
@@ -225,61 +224,21 @@ func moveFile(src, dst string) error {
 	if !errors.Is(err, syscall.EXDEV) {
 		return err
 	}
-	if err := copyFileSync(src, dst); err != nil {
+	if err := copyFile(src, dst); err != nil {
 		return err
 	}
 	return os.Remove(src)
 }
 
-func copyFileSync(src, dst string) error {
+// copyFile copies src to dst atomically and durably (dst's temp file has
+// a unique name, so concurrent copies never share one).
+func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".part"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, dst)
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	return atomicfile.WriteFrom(dst, in, atomicfile.Options{Perm: 0o644})
 }
 
 func randHex() string {

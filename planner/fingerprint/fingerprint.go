@@ -1,6 +1,6 @@
 // Package fingerprint computes a content digest of a source tree as a
 // wheel build sees it, with a stat cache so unchanged files are not read
-// again, and per-file manifests so a plan can say which files changed.
+// again, and per-file listings so a plan can say which files changed.
 //
 // The digest covers, for every file a build can see, sorted by path: the
 // slash-separated path relative to the root, the kind (regular file,
@@ -32,7 +32,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/adopipe/adopipe/planner/ignore"
+	"github.com/adopipe/adopipe/internal/gitignore"
 )
 
 // Options configures Fingerprint.
@@ -243,7 +243,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 type walker struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	m      *ignore.Matcher
+	m      *gitignore.Matcher
 	prefix string // root's path inside its git work tree + "/", or ""
 	cache  *StatCache
 
@@ -433,7 +433,7 @@ func (w *walker) parentIgnores(abs string, exclude []string) error {
 		d = up
 	}
 	if top == "" || top == abs {
-		w.m = ignore.New(ignore.Options{Exclude: exclude})
+		w.m = gitignore.New(gitignore.Options{Exclude: exclude})
 		return nil
 	}
 	pre, err := filepath.Rel(top, abs)
@@ -442,7 +442,7 @@ func (w *walker) parentIgnores(abs string, exclude []string) error {
 	}
 	pre = filepath.ToSlash(pre)
 	w.prefix = pre + "/"
-	w.m = ignore.New(ignore.Options{Exclude: exclude, Base: pre})
+	w.m = gitignore.New(gitignore.Options{Exclude: exclude, Base: pre})
 	parts := strings.Split(pre, "/")
 	dir, rel := top, ""
 	for i := 0; i < len(parts); i++ {

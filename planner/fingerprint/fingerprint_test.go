@@ -188,7 +188,7 @@ func TestEditChangesDigestAndDiff(t *testing.T) {
 	if r1.Digest == r2.Digest {
 		t.Fatal("edit did not change the digest")
 	}
-	ch := Diff(r1.Manifest(), r2.Manifest())
+	ch := Diff(r1.Listing(), r2.Listing())
 	if want := []Change{{"src/p/sub/b.py", Modified}}; !reflect.DeepEqual(ch, want) {
 		t.Fatalf("Diff = %v, want %v", ch, want)
 	}
@@ -204,7 +204,7 @@ func TestEditChangesDigestAndDiff(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "src/p/new.py"), nil, 0o644)
 	os.WriteFile(filepath.Join(root, "pyproject.toml"), []byte("[project]\nname = 'q'\n"), 0o644)
 	r4 := fp(t, root, Options{})
-	ch = Diff(r2.Manifest(), r4.Manifest())
+	ch = Diff(r2.Listing(), r4.Listing())
 	want := []Change{{"keep.log", Removed}, {"pyproject.toml", Modified}, {"src/p/new.py", Added}}
 	if !reflect.DeepEqual(ch, want) {
 		t.Fatalf("Diff = %v, want %v", ch, want)
@@ -231,7 +231,7 @@ func TestExecBitAndLinkTarget(t *testing.T) {
 	if r1.Digest == r2.Digest {
 		t.Fatal("exec bit change not detected")
 	}
-	if ch := Diff(r1.Manifest(), r2.Manifest()); !reflect.DeepEqual(ch, []Change{{"src/p/a.py", Modified}}) {
+	if ch := Diff(r1.Listing(), r2.Listing()); !reflect.DeepEqual(ch, []Change{{"src/p/a.py", Modified}}) {
 		t.Fatalf("Diff = %v", ch)
 	}
 	// Group/other bits alone do not count (as in git).
@@ -247,7 +247,7 @@ func TestExecBitAndLinkTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	r4 := fp(t, root, Options{})
-	if ch := Diff(r2.Manifest(), r4.Manifest()); !reflect.DeepEqual(ch, []Change{{"src/p/link.py", Modified}}) {
+	if ch := Diff(r2.Listing(), r4.Listing()); !reflect.DeepEqual(ch, []Change{{"src/p/link.py", Modified}}) {
 		t.Fatalf("Diff = %v", ch)
 	}
 	// A link and a file with the target string as content differ.
@@ -562,23 +562,23 @@ func TestCachePrunesOnlyItsRoots(t *testing.T) {
 	}
 }
 
-func TestManifestStore(t *testing.T) {
+func TestListingStore(t *testing.T) {
 	root := t.TempDir()
 	sample.write(t, root)
 	r1 := fp(t, root, Options{})
 	dir := filepath.Join(t.TempDir(), "fingerprints")
-	p, err := SaveManifest(dir, r1.Manifest())
+	p, err := SaveListing(dir, r1.Listing())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if filepath.Base(p) != r1.Digest+".json.gz" {
 		t.Errorf("path %s", p)
 	}
-	m, err := LoadManifest(dir, r1.Digest)
+	m, err := LoadListing(dir, r1.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(m, r1.Manifest()) {
+	if !reflect.DeepEqual(m, r1.Listing()) {
 		t.Fatal("round trip differs")
 	}
 	if m.Files["scripts/run.sh"][0] != 'x' || m.Files["src/p/link.py"][0] != 'l' || m.Files["src/p/a.py"][0] != 'f' {
@@ -586,25 +586,25 @@ func TestManifestStore(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "src/p/a.py"), []byte("changed"), 0o644)
 	r2 := fp(t, root, Options{})
-	if _, err := SaveManifest(dir, r2.Manifest()); err != nil {
+	if _, err := SaveListing(dir, r2.Listing()); err != nil {
 		t.Fatal(err)
 	}
-	m2, _ := LoadManifest(dir, r2.Digest)
+	m2, _ := LoadListing(dir, r2.Digest)
 	if ch := Diff(m, m2); !reflect.DeepEqual(Paths(ch), []string{"src/p/a.py"}) {
-		t.Fatalf("Diff of stored manifests = %v", ch)
+		t.Fatalf("Diff of stored listings = %v", ch)
 	}
-	if _, err := LoadManifest(dir, strings.Repeat("0", 64)); !errors.Is(err, ErrNoManifest) {
+	if _, err := LoadListing(dir, strings.Repeat("0", 64)); !errors.Is(err, ErrNoListing) {
 		t.Errorf("missing: %v", err)
 	}
-	if _, err := LoadManifest(dir, "../etc/passwd"); !errors.Is(err, ErrNoManifest) {
+	if _, err := LoadListing(dir, "../etc/passwd"); !errors.Is(err, ErrNoListing) {
 		t.Errorf("bad digest: %v", err)
 	}
-	// A manifest stored under the wrong name is refused.
-	os.Rename(ManifestPath(dir, r2.Digest), ManifestPath(dir, strings.Repeat("1", 64)))
-	if _, err := LoadManifest(dir, strings.Repeat("1", 64)); !errors.Is(err, ErrNoManifest) {
+	// A listing stored under the wrong name is refused.
+	os.Rename(ListingPath(dir, r2.Digest), ListingPath(dir, strings.Repeat("1", 64)))
+	if _, err := LoadListing(dir, strings.Repeat("1", 64)); !errors.Is(err, ErrNoListing) {
 		t.Errorf("mismatch: %v", err)
 	}
-	if err := PruneManifests(dir, []string{r1.Digest}); err != nil {
+	if err := PruneListings(dir, []string{r1.Digest}); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(dir)

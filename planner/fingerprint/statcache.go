@@ -1,7 +1,6 @@
 package fingerprint
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 // statInfo is what the stat cache compares: if any field differs, the
@@ -158,7 +159,7 @@ func decodeCache(data []byte) (map[string]*cacheEntry, bool) {
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// Save writes the cache to path atomically (temporary file and rename),
+// Save writes the cache to path atomically (internal/atomicfile),
 // creating the directory if needed. Entries under a root fingerprinted in
 // this process that were not seen (deleted or now ignored files) are
 // dropped; entries of other roots are kept. Save does nothing when
@@ -183,15 +184,6 @@ func (c *StatCache) Save(path string) error {
 			return nil
 		}
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".statcache-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
 	var body bytes.Buffer
 	var scratch [binary.MaxVarintLen64]byte
 	putU := func(v uint64) { body.Write(scratch[:binary.PutUvarint(scratch[:], v)]) }
@@ -208,20 +200,11 @@ func (c *StatCache) Save(path string) error {
 		putS(e.hashedAt)
 		body.Write(e.digest[:])
 	}
-	w := bufio.NewWriter(tmp)
-	w.WriteString(cacheMagic)
-	w.Write(body.Bytes())
 	var sum [4]byte
 	binary.LittleEndian.PutUint32(sum[:], crc32.Checksum(body.Bytes(), crcTable))
-	w.Write(sum[:])
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	file := make([]byte, 0, len(cacheMagic)+body.Len()+len(sum))
+	file = append(append(append(file, cacheMagic...), body.Bytes()...), sum[:]...)
+	if err := atomicfile.Write(path, file, atomicfile.Options{}); err != nil {
 		return err
 	}
 	// The racy rule compares file mtimes with the cache file's mtime, as

@@ -28,6 +28,7 @@ import (
 
 	"github.com/adopipe/adopipe/bench/internal/countproxy"
 	"github.com/adopipe/adopipe/bench/internal/rayidle"
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 func main() {
@@ -76,11 +77,7 @@ func proxy(args []string) error {
 	if err != nil {
 		return err
 	}
-	tmp := *addrFile + ".tmp"
-	if err := os.WriteFile(tmp, []byte("http://"+ln.Addr().String()+"\n"), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, *addrFile); err != nil {
+	if err := atomicfile.Write(*addrFile, []byte("http://"+ln.Addr().String()+"\n"), atomicfile.Options{Perm: 0o644}); err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}

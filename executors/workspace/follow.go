@@ -1,0 +1,104 @@
+package workspace
+
+import (
+	"context"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/executors/rayjobs"
+)
+
+// followPoll is how often a followed job's status is polled once its log
+// stream ended (or when its logs are not streamed).
+const followPoll = time.Second
+
+// JobEnd is how a followed job ended.
+type JobEnd struct {
+	Operation, JobID string
+	Status           rayjobs.Status
+	// Err is set when the job could not be followed to its end.
+	Err error
+}
+
+// Follow follows the jobs an apply submitted (or found submitted) until
+// each ends: it streams their logs to logs(operation), records every
+// status it sees, and reports each end as an EventJobStatus.
+func (s *Session) Follow(ctx context.Context, cn *pipeline.Connector, o *pipeline.Outcome, logs func(operation string) io.Writer) []JobEnd {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ends []JobEnd
+	)
+	for _, j := range o.Jobs {
+		if j.Err != nil || j.JobID == "" {
+			continue
+		}
+		wg.Go(func() {
+			end := s.followOne(ctx, cn, j, logs(j.Operation))
+			mu.Lock()
+			ends = append(ends, end)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return ends
+}
+
+func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipeline.JobOutcome, logs io.Writer) JobEnd {
+	end := JobEnd{Operation: j.Operation, JobID: j.JobID}
+	c := j.Client()
+	if c == nil { // already submitted before: not connected in this apply
+		conn, err := cn.Connect(ctx, s.Config.Operations[j.Operation].Cluster)
+		if err != nil {
+			end.Err = err
+			return end
+		}
+		c = conn.Client
+	}
+	info, err := s.followJob(ctx, c, j.Operation, j.JobID, logs, func(status string) error {
+		return s.RecordStatus(ctx, j.Operation, j.JobID, status)
+	})
+	if err != nil {
+		end.Err = err
+		return end
+	}
+	end.Status = info.Status
+	s.emit(pipeline.Event{Type: pipeline.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: pipeline.FirstLine(info.Message)})
+	return end
+}
+
+// followJob streams a job's logs to logs (unless nil) and polls it until it
+// ends, calling record with each new status it sees; it returns the job's
+// last details.
+func (p *Project) followJob(ctx context.Context, c *rayjobs.Client, op, id string, logs io.Writer, record func(status string) error) (rayjobs.JobInfo, error) {
+	if logs != nil {
+		if err := c.TailLogs(ctx, id, logs); err != nil && ctx.Err() == nil {
+			p.warn("job %s: log stream ended: %v", op, err)
+		}
+	}
+	t := time.NewTicker(followPoll)
+	defer t.Stop()
+	var last rayjobs.Status
+	for {
+		info, err := c.Job(ctx, id)
+		if err != nil {
+			return info, err
+		}
+		if info.Status != last {
+			last = info.Status
+			if err := record(string(info.Status)); err != nil {
+				p.warn("job %s: could not record its status %s: %v", op, info.Status, err)
+			}
+		}
+		if info.Status.IsTerminal() {
+			return info, nil
+		}
+		select {
+		case <-ctx.Done():
+			return info, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/planner"
+)
+
+// The lock policy. A command that writes the state (plan, apply, stage,
+// stop, each watch cycle) holds the lock for its whole run (Open). A
+// command that only looks (status, logs) reads without it (Read), so it
+// works beside a running apply or watch, and takes it only for the moment
+// it records a status it learnt; if another adopipe holds it then, the
+// status is left to that one. With Options.Lock false nothing is locked
+// and the state is written all the same.
+
+// Session is the state of a workspace, loaded for one command.
+type Session struct {
+	*Project
+	State  *state.State
+	held   bool // this session holds the lock until Close
+	unlock func() error
+	mu     sync.Mutex // guards State against concurrent status records
+}
+
+// Open locks the state (unless the policy is off) and loads it, for a
+// command that writes it. Close releases the lock.
+func (p *Project) Open(ctx context.Context) (*Session, error) {
+	s := &Session{Project: p, unlock: func() error { return nil }}
+	if p.opts.Lock {
+		unlock, err := state.Lock(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
+		if err != nil {
+			return nil, err
+		}
+		s.unlock, s.held = unlock, true
+	}
+	st, err := state.Load(p.StatePath)
+	if err != nil {
+		_ = s.unlock()
+		return nil, err
+	}
+	s.State = st
+	return s, nil
+}
+
+// Read loads the state without taking the lock, for a command that only
+// looks; RecordStatus locks briefly.
+func (p *Project) Read() (*Session, error) {
+	st, err := state.Load(p.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Project: p, State: st, unlock: func() error { return nil }}, nil
+}
+
+// Close releases the lock, if held.
+func (s *Session) Close() error { return s.unlock() }
+
+// Plan plans the named operations (all when none) against this state,
+// resubmitting jobs lost with their local head, and keeps the planner's
+// caches (a failure to is a warning: they are only caches).
+func (s *Session) Plan(ctx context.Context, pl *planner.Planner, ops []string) (*planner.Plan, error) {
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: ops, JobLost: s.JobLost})
+	if err != nil {
+		return nil, err
+	}
+	if err := pl.SaveCaches(); err != nil {
+		s.warn("could not save the fingerprint caches (the next plan is slower): %v", err)
+	}
+	return plan, nil
+}
+
+// Pipeline returns the options to carry plan out in this session.
+func (s *Session) Pipeline(plan *planner.Plan, parallelism int, cn *pipeline.Connector) pipeline.Options {
+	return pipeline.Options{
+		Config: s.Config, Plan: plan, State: s.State, StatePath: s.StatePath,
+		WorkDir: s.Dir, Cache: s.Cache, Parallelism: parallelism, Connector: cn, Events: s.opts.Events,
+	}
+}
+
+// RecordStatus keeps the last status seen for an operation's job, when
+// the job is still the one recorded.
+func (s *Session) RecordStatus(ctx context.Context, op, jobID, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !setStatus(s.State, op, jobID, status) {
+		return nil
+	}
+	if s.held {
+		return state.Save(s.StatePath, s.State)
+	}
+	err := s.recordBriefly(ctx, op, jobID, status)
+	if errors.Is(err, errBusy) {
+		return nil // the state is the lock holder's to write
+	}
+	return err
+}
+
+// errBusy says another adopipe holds the state lock.
+var errBusy = errors.New("the state is locked by another adopipe")
+
+// recordBriefly writes a status into the newest state on disk, locking
+// it for that moment unless the policy is off; errBusy when another
+// adopipe holds the lock.
+func (p *Project) recordBriefly(ctx context.Context, op, jobID, status string) error {
+	if p.opts.Lock {
+		unlock, err := state.Lock(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
+		if _, busy := errors.AsType[*state.LockedError](err); busy {
+			return errBusy
+		}
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	fresh, err := state.Load(p.StatePath)
+	if err != nil {
+		return err
+	}
+	if !setStatus(fresh, op, jobID, status) {
+		return nil
+	}
+	return state.Save(p.StatePath, fresh)
+}
+
+// setStatus reports whether it changed st.
+func setStatus(st *state.State, op, jobID, status string) bool {
+	rec, ok := st.Operations[op]
+	if !ok || rec.JobID != jobID || rec.Status == status {
+		return false
+	}
+	rec.Status = status
+	st.Operations[op] = rec
+	return true
+}
+
+// RecordedJobs returns the operations with a job in the state, or checks
+// that each named one has, sorted when none are named.
+func (s *Session) RecordedJobs(names []string) ([]string, error) {
+	if len(names) == 0 {
+		for name := range s.State.Operations {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		return names, nil
+	}
+	for _, n := range names {
+		if _, ok := s.State.Operations[n]; !ok {
+			return nil, fmt.Errorf("operation %q has no submitted job in %s; run adopipe apply first", n, s.StatePath)
+		}
+	}
+	return names, nil
+}
+
+// JobClient connects to the cluster an operation's job was submitted to
+// and returns its client and the job id.
+func (s *Session) JobClient(ctx context.Context, cn *pipeline.Connector, op string) (*rayjobs.Client, string, error) {
+	rec := s.State.Operations[op]
+	if o, ok := s.Config.Operations[op]; ok {
+		conn, err := cn.Connect(ctx, o.Cluster)
+		if err != nil {
+			return nil, "", err
+		}
+		return conn.Client, rec.JobID, nil
+	}
+	// An operation removed from the manifest: its recorded address.
+	c, err := rayjobs.New(rayjobs.Config{Address: rec.Address})
+	return c, rec.JobID, err
+}

@@ -1,0 +1,63 @@
+package manifest
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// TestRuntimeEnvResolution checks that an operation's runtime_env replaces
+// only the attributes it sets, over the top level, over Ray's defaults.
+func TestRuntimeEnvResolution(t *testing.T) {
+	const op = `
+operation "inherits" {
+  cluster   = cluster.dev
+  context   = "c.yaml"
+  operation = "o.yaml"
+}
+operation "overrides" {
+  cluster   = cluster.dev
+  context   = "c.yaml"
+  operation = "o.yaml"
+  runtime_env { setup_timeout = "none" }
+}
+cluster "dev" { address = "http://127.0.0.1:8265" }
+`
+	cases := []struct {
+		name     string
+		topLevel string
+		want     map[string]RuntimeEnv
+	}{
+		{"no top-level block", "", map[string]RuntimeEnv{
+			"inherits":  {SetupTimeoutSeconds: 600, EagerInstall: true},
+			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: true, Declared: true},
+		}},
+		{"top-level block", `runtime_env {
+  setup_timeout = "20m"
+  eager_install = false
+}`, map[string]RuntimeEnv{
+			"inherits":  {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true},
+			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: false, Declared: true},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"ado.hcl": c.topLevel + op, "c.yaml": "project: p\n", "o.yaml": "spaces: []\n"})
+			cfg, diags := NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), LoadOptions{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			for name, w := range c.want {
+				if got := cfg.Operations[name].RuntimeEnv; got != w {
+					t.Errorf("%s: runtime_env = %+v, want %+v", name, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestRuntimeEnvRayConfig(t *testing.T) {
+	got := RuntimeEnv{SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: false}.RayConfig()
+	if got["setup_timeout_seconds"] != -1 || got["eager_install"] != false || len(got) != 2 {
+		t.Errorf("RayConfig = %v, want setup_timeout_seconds -1, eager_install false", got)
+	}
+}
