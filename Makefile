@@ -3,6 +3,7 @@
 
 include mk/venv.mk
 include mk/bench.mk
+include mk/lab.mk
 
 GO          ?= go
 BIN         := bin/adopipe
@@ -34,8 +35,9 @@ $(ADO_CHECKOUT).stamp: python/requirements.txt | $(VENV_STAMP)
 	touch $@
 
 # All tests, including the real tier against a Ray head that
-# scripts/with-ray-head starts on 127.0.0.1 and stops by pid.
-test: venv ado-checkout
+# scripts/with-ray-head starts on 127.0.0.1 and stops by pid, and the lab
+# tier (internal/raylab/labtest), which starts its own lab.
+test: venv ado-checkout lab-deps test-labmysql
 	ADOPIPE_PYTHON=$(CURDIR)/$(VENV_DIR)/bin/python scripts/with-ray-head $(GO) test $(GO_TEST_FLAGS) ./...
 
 # Fast tests only: no Ray, no Python builds.
