@@ -310,7 +310,7 @@ type stateNode struct {
 // give up on its dashboard agent (Ray 2.60 waits 15 s for the agent's
 // port file, not configurable) and exit; the supervisor starts it again,
 // as Kubernetes restarts a crashed pod.
-const startAttempts = 3
+const startAttempts = 5
 
 // supervisor holds the processes RunCluster started, by name.
 type supervisor struct {

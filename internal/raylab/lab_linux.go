@@ -29,6 +29,12 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	// The nodes run from "/": every path they get is absolute.
+	for _, p := range []*string{&opts.Venv, &opts.RaylabBin, &opts.LabMySQLBin} {
+		if *p, err = filepath.Abs(*p); err != nil {
+			return nil, err
+		}
+	}
 	dir := opts.Dir
 	if dir == "" {
 		// Short: Ray's socket paths under it must fit in 107 bytes.

@@ -62,7 +62,8 @@ type Options struct {
 	// OCIdleTimeout: the stand-in oc exits when no byte moved for this
 	// long (0: never). EnvOCIdleTimeout overrides it per process.
 	OCIdleTimeout time.Duration
-	// StartTimeout bounds the cluster's start (default 3 minutes).
+	// StartTimeout bounds the cluster's start, restarts of nodes that
+	// die while starting included (default 8 minutes).
 	StartTimeout time.Duration
 	// DieWithParent stops the lab's processes when this process dies
 	// (tests). The namespace is then left for `raylab down`.
@@ -84,7 +85,7 @@ func (o *Options) setDefaults() {
 		o.WorkerCPUs = 2
 	}
 	if o.StartTimeout <= 0 {
-		o.StartTimeout = 3 * time.Minute
+		o.StartTimeout = 8 * time.Minute
 	}
 }
 

@@ -118,7 +118,7 @@ func startLab(dir string) (*raylab.Lab, error) {
 	if ado, err := filepath.EvalSymlinks(filepath.Join(root, ".cache", "ado-checkout")); err == nil {
 		hide = append(hide, ado)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return raylab.Start(ctx, raylab.Options{
 		RaylabBin:         raylabBin,
