@@ -4,6 +4,7 @@
 include mk/venv.mk
 include mk/bench.mk
 include mk/dist.mk
+include mk/lab.mk
 
 GO          ?= go
 BIN         := bin/adopipe
@@ -37,9 +38,10 @@ $(ADO_CHECKOUT).stamp: python/requirements.txt | $(VENV_STAMP)
 	touch $@
 
 # All tests, including the real tier against a Ray head that
-# scripts/with-ray-head starts on 127.0.0.1 and stops by pid, and the
-# packaging tests on the linux x86_64 wheels of dist-test.
-test: venv ado-checkout dist-test
+# scripts/with-ray-head starts on 127.0.0.1 and stops by pid, the packaging
+# tests on the linux x86_64 wheels of dist-test, and the lab tier
+# (internal/raylab/labtest), which starts its own lab.
+test: venv ado-checkout dist-test lab-deps test-labmysql
 	ADOPIPE_PYTHON=$(CURDIR)/$(VENV_DIR)/bin/python ADOPIPE_TEST_DIST=$(CURDIR)/$(DIST_TEST_DIR) \
 		scripts/with-ray-head $(GO) test $(GO_TEST_FLAGS) ./...
 
