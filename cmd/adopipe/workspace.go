@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
@@ -33,4 +34,15 @@ func (a *app) project(sf stateFlags, command string, events func(pipeline.Event)
 	return workspace.New(cfg, workspace.Options{
 		StatePath: sf.statePath, Lock: sf.lock, LockTimeout: sf.lockTimeout, Command: command, Events: events,
 	}), nil
+}
+
+// open loads the manifest and opens its state for a command that writes
+// it (see workspace.Project.Open).
+func (a *app) open(ctx context.Context, sf stateFlags, command string, events func(pipeline.Event)) (*workspace.Project, *workspace.Session, error) {
+	p, err := a.project(sf, command, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := p.Open(ctx)
+	return p, s, err
 }
