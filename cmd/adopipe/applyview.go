@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/planner"
 )
 
@@ -44,7 +45,7 @@ func (v *applyView) plan(p *planner.Plan) {
 	v.a.renderPlan(p)
 }
 
-func (v *applyView) event(e pipeline.Event) {
+func (v *applyView) event(e progress.Event) {
 	if v.asJSON {
 		b, _ := json.Marshal(e)
 		var m map[string]any
@@ -52,7 +53,7 @@ func (v *applyView) event(e pipeline.Event) {
 		v.json(e.Type, m)
 		return
 	}
-	if e.Type == pipeline.EventWarning {
+	if e.Type == progress.EventWarning {
 		v.a.warn("%s", e.Message)
 		return
 	}
@@ -62,13 +63,13 @@ func (v *applyView) event(e pipeline.Event) {
 	secs := e.Elapsed.Seconds()
 	if v.live != nil {
 		switch e.Type {
-		case pipeline.EventBuildStart:
+		case progress.EventBuildStart:
 			v.live.update(e.Name, "building", false)
 			return
-		case pipeline.EventBuildDone:
+		case progress.EventBuildDone:
 			v.live.update(e.Name, "built "+e.Wheel, true)
 			return
-		case pipeline.EventBuildFailed:
+		case progress.EventBuildFailed:
 			v.live.update(e.Name, "FAILED", true)
 			v.live.finish()
 			fmt.Fprintf(w, "wheel %s: %s\n", e.Name, e.Error)
@@ -78,21 +79,21 @@ func (v *applyView) event(e pipeline.Event) {
 		}
 	}
 	switch e.Type {
-	case pipeline.EventBuildStart:
+	case progress.EventBuildStart:
 		fmt.Fprintf(w, "wheel %s: building (log: %s)\n", e.Name, e.LogPath)
-	case pipeline.EventBuildDone:
+	case progress.EventBuildDone:
 		fmt.Fprintf(w, "wheel %s: built %s in %.1fs\n", e.Name, e.Wheel, secs)
-	case pipeline.EventBuildFailed:
+	case progress.EventBuildFailed:
 		fmt.Fprintf(w, "wheel %s: FAILED after %.1fs: %s\n", e.Name, secs, e.Error)
-	case pipeline.EventCached:
+	case progress.EventCached:
 		fmt.Fprintf(w, "wheel %s: cached %s\n", e.Name, e.Wheel)
-	case pipeline.EventSkipped:
+	case progress.EventSkipped:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Error)
-	case pipeline.EventSubmit:
+	case progress.EventSubmit:
 		fmt.Fprintf(w, "job %s: %s as %s\n", e.Name, e.Message, e.JobID)
-	case pipeline.EventJobStatus:
+	case progress.EventJobStatus:
 		fmt.Fprintf(w, "job %s: %s %s\n", e.Name, e.Status, e.Message)
-	case pipeline.EventCluster:
+	case progress.EventCluster:
 		fmt.Fprintf(w, "cluster %s: %s\n", e.Name, e.Message)
 	default:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Message)

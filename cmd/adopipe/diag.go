@@ -7,9 +7,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
+
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // This file is the one place that renders diagnostics and errors.
@@ -74,8 +75,8 @@ func (a *app) logLine(format string, args ...any) {
 
 // warnEvents shows the warnings among the events of a command that has no
 // progress view.
-func (a *app) warnEvents(e pipeline.Event) {
-	if e.Type == pipeline.EventWarning {
+func (a *app) warnEvents(e progress.Event) {
+	if e.Type == progress.EventWarning {
 		a.warn("%s", e.Message)
 	}
 }

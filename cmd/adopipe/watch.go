@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/spf13/cobra"
 )
@@ -137,15 +137,15 @@ func (a *app) watchReport(follow bool, e workspace.WatchEvent) {
 
 // watchEvent shows, between the cycle lines, only what needs attention:
 // failures, clusters coming up, on_change decisions and warnings.
-func (a *app) watchEvent(e pipeline.Event) {
+func (a *app) watchEvent(e progress.Event) {
 	switch e.Type {
-	case pipeline.EventBuildFailed, pipeline.EventSkipped:
+	case progress.EventBuildFailed, progress.EventSkipped:
 		a.logLine("%s: %s", e.Name, e.Error)
-	case pipeline.EventCluster:
+	case progress.EventCluster:
 		a.logLine("cluster %s: %s", e.Name, e.Message)
-	case pipeline.EventOnChange:
+	case progress.EventOnChange:
 		a.logLine("%s: %s", e.Name, e.Message)
-	case pipeline.EventWarning:
+	case progress.EventWarning:
 		a.warn("%s", e.Message)
 	}
 }
