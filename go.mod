@@ -3,6 +3,7 @@ module github.com/adopipe/adopipe
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/coder/websocket v1.8.15
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/hashicorp/hcl/v2 v2.25.0

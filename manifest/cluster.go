@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"time"
 
@@ -20,31 +19,23 @@ type Cluster struct {
 	Headers               Env // every value is sensitive
 	CAFile                string
 	InsecureSkipTLSVerify bool
-	Timeout               time.Duration
-	PortForward           *PortForward
-	Local                 *LocalCluster
-	DeclRange             hcl.Range
+	// SharedDisk is the user's statement that the cluster's nodes see
+	// this machine's files at the same paths (an NFS home, a head on this
+	// laptop that adopipe did not start).
+	SharedDisk  bool
+	Timeout     time.Duration
+	PortForward *PortForward
+	Local       *LocalCluster
+	DeclRange   hcl.Range
 }
 
-// IsLocal reports whether the cluster shares this machine's disk: a head
-// adopipe starts, or an address on the loopback interface.
-func (c *Cluster) IsLocal() bool {
-	if c.Local != nil {
-		return true
-	}
-	if c.PortForward != nil || c.Address == "" {
-		return false
-	}
-	u, err := url.Parse(c.Address)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+// SharesDisk reports whether jobs on the cluster see this machine's files
+// at the same paths. adopipe knows it only for a head it starts itself
+// (local {}) or when the user says so (shared_disk = true). A loopback
+// address proves nothing: `oc port-forward` gives exactly
+// http://127.0.0.1:8265 for a cluster on another continent.
+func (c *Cluster) SharesDisk() bool {
+	return c.Local != nil || c.SharedDisk
 }
 
 // PortForward describes `oc|kubectl port-forward --namespace NS svc/SERVICE LOCAL:PORT`.
@@ -76,6 +67,7 @@ var clusterSchema = &hcl.BodySchema{
 		{Name: "headers"},
 		{Name: "ca_file"},
 		{Name: "insecure_skip_tls_verify"},
+		{Name: "shared_disk"},
 		{Name: "timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "port_forward"}, {Type: "local"}},
@@ -144,6 +136,11 @@ func decodeCluster(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Cluster
 	if attr, ok := content.Attributes["timeout"]; ok {
 		diags = append(diags, decodeDuration(attr, ctx, &c.Timeout)...)
 	}
+	var sharedAttr *hcl.Attribute
+	if attr, ok := content.Attributes["shared_disk"]; ok {
+		sharedAttr = attr
+		diags = append(diags, decodeBool(attr, ctx, &c.SharedDisk)...)
+	}
 
 	for _, b := range content.Blocks {
 		switch b.Type {
@@ -180,6 +177,13 @@ func decodeCluster(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Cluster
 			Summary:  "Cluster has no address",
 			Detail:   fmt.Sprintf("Cluster %q needs one of: address = \"http://HOST:8265\", a port_forward block, or a local block.", c.Name),
 			Subject:  block.DefRange.Ptr(),
+		})
+	case c.Local != nil && sharedAttr != nil:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Conflicting cluster settings",
+			Detail:   fmt.Sprintf("Cluster %q has a local block: adopipe starts its head on this machine, so it shares this disk already. Remove shared_disk.", c.Name),
+			Subject:  sharedAttr.NameRange.Ptr(),
 		})
 	case c.PortForward != nil && addrAttr == nil && c.PortForward.LocalPort != 0:
 		c.Address = fmt.Sprintf("http://127.0.0.1:%d", c.PortForward.LocalPort)

@@ -25,6 +25,9 @@ type Config struct {
 	Operations map[string]*Operation
 	Env        Env
 	Build      Build
+	// RuntimeEnv is the top-level runtime_env, or Ray's defaults; each
+	// Operation.RuntimeEnv is already resolved over it.
+	RuntimeEnv RuntimeEnv
 }
 
 // OperationNames returns the operation names in sorted order, so every

@@ -19,6 +19,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "operation", LabelNames: []string{"name"}},
 		{Type: "build"},
+		{Type: "runtime_env"},
 	},
 }
 
@@ -34,6 +35,7 @@ func (p *Parser) decode(f *hcl.File, file string, opts LoadOptions) (*Config, hc
 		Plugins:    map[string]*Plugin{},
 		Operations: map[string]*Operation{},
 		Build:      defaultBuild(),
+		RuntimeEnv: DefaultRuntimeEnv(),
 	}
 	content, diags := f.Body.Content(rootSchema)
 
@@ -82,8 +84,12 @@ func (p *Parser) decode(f *hcl.File, file string, opts LoadOptions) (*Config, hc
 			b, bDiags := decodeBuild(block, ctx)
 			diags = append(diags, bDiags...)
 			cfg.Build = b
+		case "runtime_env":
+			r, rDiags := decodeRuntimeEnv(block, ctx, DefaultRuntimeEnv())
+			diags = append(diags, rDiags...)
+			cfg.RuntimeEnv = r
 		case "operation":
-			ops = append(ops, block) // after every cluster and plugin is known
+			ops = append(ops, block) // after every cluster, plugin and runtime_env is known
 		}
 	}
 	if attr, ok := content.Attributes["env"]; ok {

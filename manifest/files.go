@@ -153,14 +153,14 @@ func checkSQLite(op *Operation, attr *hcl.Attribute) hcl.Diagnostics {
 	if op.ContextInfo.Scheme != "sqlite" || op.Cluster == nil || attr == nil {
 		return nil
 	}
-	if !op.Cluster.IsLocal() {
+	if !op.Cluster.SharesDisk() {
 		if op.AllowRemoteSQLite {
 			return nil
 		}
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "SQLite context on a remote cluster",
-			Detail:   fmt.Sprintf("Operation %q uses a SQLite metastore (%s) on cluster %q, which does not share this machine's disk: the database is written into the job's temporary working directory and the results are lost when the job ends. Use a MySQL metastore, or set allow_remote_sqlite = true to accept the loss.", op.Name, op.Context.Src, op.Cluster.Name),
+			Detail:   fmt.Sprintf("Operation %q uses a SQLite metastore (%s) on cluster %q, which does not share this machine's disk: the database is written into the job's temporary working directory and the results are lost when the job ends. Use a MySQL metastore; or, if the cluster's nodes do see this machine's files (a head you started here, an NFS home), set shared_disk = true in cluster %q; or set allow_remote_sqlite = true in the operation to accept the loss.", op.Name, op.Context.Src, op.Cluster.Name, op.Cluster.Name),
 			Subject:  attr.Expr.Range().Ptr(),
 		}}
 	}

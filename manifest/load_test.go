@@ -91,8 +91,8 @@ func TestLoadValid(t *testing.T) {
 	if h := dev.Headers["X-Team"]; h.Value != "blue" || !h.Sensitive {
 		t.Errorf("header = %+v, want sensitive blue", h)
 	}
-	if !cfg.Clusters["local"].IsLocal() || dev.IsLocal() {
-		t.Error("IsLocal wrong")
+	if !cfg.Clusters["local"].SharesDisk() || dev.SharesDisk() {
+		t.Error("SharesDisk wrong")
 	}
 	op := cfg.Operations["sweep"]
 	if op.Cluster != dev || len(op.Plugins) != 2 || op.Plugins[0].Name != "mine" || op.OnChange != "queue" {

@@ -26,7 +26,10 @@ type Operation struct {
 	// Args replaces the default entrypoint when set.
 	Args      []string
 	Resources Resources
-	OnChange  string
+	// RuntimeEnv is Ray's runtime_env config for the job: the operation's
+	// runtime_env block over the manifest's, over Ray's defaults.
+	RuntimeEnv RuntimeEnv
+	OnChange   string
 	// AllowRemoteSQLite is the user's explicit acceptance that a SQLite
 	// metastore on a remote cluster is lost with the job's working dir.
 	AllowRemoteSQLite bool
@@ -89,7 +92,7 @@ var operationSchema = &hcl.BodySchema{
 		{Name: "on_change"},
 		{Name: "allow_remote_sqlite"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}, {Type: "runtime_env"}},
 }
 
 var resourcesSchema = &hcl.BodySchema{
@@ -97,7 +100,7 @@ var resourcesSchema = &hcl.BodySchema{
 }
 
 func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Operation, hcl.Diagnostics) {
-	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, DeclRange: block.DefRange}
+	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, RuntimeEnv: cfg.RuntimeEnv, DeclRange: block.DefRange}
 	var diags hcl.Diagnostics
 	if len(op.Name) > MaxOperationNameLen || !operationNamePattern.MatchString(op.Name) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -163,11 +166,21 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 	if attr, ok := content.Attributes["allow_remote_sqlite"]; ok {
 		diags = append(diags, decodeBool(attr, ctx, &op.AllowRemoteSQLite)...)
 	}
+	seen := map[string]map[string]*hcl.Block{}
 	for _, b := range content.Blocks {
-		if b.Type == "resources" {
+		if dup := duplicate(seen, b); dup != nil {
+			diags = append(diags, dup)
+			continue
+		}
+		switch b.Type {
+		case "resources":
 			r, d := decodeResources(b, ctx)
 			diags = append(diags, d...)
 			op.Resources = r
+		case "runtime_env":
+			r, d := decodeRuntimeEnv(b, ctx, cfg.RuntimeEnv)
+			diags = append(diags, d...)
+			op.RuntimeEnv = r
 		}
 	}
 	diags = append(diags, checkStagedNames(op)...)

@@ -179,7 +179,7 @@ func SubmitEnv(cfg *manifest.Config, spec JobSpec) map[string]string {
 // sqlitePath is where a local job's relative SQLite metastore really is.
 func sqlitePath(op *manifest.Operation) string {
 	info := op.ContextInfo
-	if info.Scheme != "sqlite" || info.Path == "" || filepath.IsAbs(info.Path) || op.Cluster == nil || !op.Cluster.IsLocal() {
+	if info.Scheme != "sqlite" || info.Path == "" || filepath.IsAbs(info.Path) || op.Cluster == nil || !op.Cluster.SharesDisk() {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(op.Context.Src), filepath.FromSlash(info.Path))

@@ -28,18 +28,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/adopipe/adopipe/executors/localcluster"
 	"github.com/adopipe/adopipe/internal/raytest"
-	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // defaultWait bounds every polling command unless a script gives its own.
 const defaultWait = 3 * time.Minute
 
 func TestReal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real tier: needs a Ray head and Python builds")
-	}
+	testgate.Real(t, "a Ray head and Python builds")
 	py := raytest.RequirePython(t)
 	raytest.RequireRay(t)
 	addr := raytest.Head(t)

@@ -39,7 +39,10 @@ variable "token" {
   default   = "` + secret + `"
   sensitive = true
 }
-cluster "dev" { address = "` + fake.URL + `" }
+cluster "dev" {
+  address     = "` + fake.URL + `"
+  shared_disk = true
+}
 plugin "plug" { source = "plug" }
 operation "op" {
   cluster   = cluster.dev

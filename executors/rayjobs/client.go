@@ -46,6 +46,10 @@ type Config struct {
 	Retries int
 	// RetryBackoff is the first retry delay, doubled each time (default 250ms).
 	RetryBackoff time.Duration
+	// AgentWait bounds how long Submit keeps retrying while a head that
+	// has just started answers "No available agent to submit job" (Ray
+	// creates no job then, so a retry cannot submit twice). Default 2m.
+	AgentWait time.Duration
 	// PollInterval is used by TailLogs when it falls back to polling
 	// (default 1s).
 	PollInterval time.Duration
@@ -112,6 +116,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.AgentWait <= 0 {
+		cfg.AgentWait = 2 * time.Minute
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "adopipe/" + moduleVersion()
@@ -284,8 +291,6 @@ type request struct {
 	// retry allows retrying after transport errors and 429/502/503/504.
 	retry   bool
 	timeout time.Duration
-	// retryIf may allow a retry of an answer otherwise final.
-	retryIf func(status int, body []byte) bool
 }
 
 type response struct {
@@ -343,9 +348,6 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		last, lastErr = resp, nil
 		switch resp.status {
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			continue
-		}
-		if r.retryIf != nil && r.retryIf(resp.status, resp.body) {
 			continue
 		}
 		return resp, nil

@@ -496,3 +496,42 @@ func TestListStopDeleteWait(t *testing.T) {
 		t.Fatalf("Delete = %v, %v", ok, err)
 	}
 }
+
+// TestSubmitWaitsForTheJobAgent: right after a head starts, Ray answers 500
+// "No available agent to submit job" and creates no job. Submit retries
+// within AgentWait, with or without a submission id, and the job is created
+// exactly once; past the bound it gives one error that says what happened.
+func TestSubmitWaitsForTheJobAgent(t *testing.T) {
+	const noAgent = "No available agent to submit job, please try again later."
+	for _, id := range []string{"adopipe-x-1", ""} {
+		clearAuthEnv(t)
+		var posts, created atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if posts.Add(1) <= 5 {
+				http.Error(w, noAgent, http.StatusInternalServerError)
+				return
+			}
+			created.Add(1)
+			w.Write([]byte(`{"job_id":"raysubmit_1","submission_id":"raysubmit_1"}`))
+		}))
+		c := newTestClient(t, srv.URL, func(c *Config) { c.AgentWait = time.Minute })
+		got, dup, err := c.Submit(context.Background(), SubmitRequest{Entrypoint: "echo", SubmissionID: id})
+		srv.Close()
+		if err != nil || dup || got == "" {
+			t.Fatalf("id %q: Submit = %q, %v, %v", id, got, dup, err)
+		}
+		if posts.Load() != 6 || created.Load() != 1 {
+			t.Errorf("id %q: %d posts, %d jobs created; want 6 and 1", id, posts.Load(), created.Load())
+		}
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, noAgent, http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(c *Config) { c.AgentWait = 30 * time.Millisecond })
+	_, _, err := c.Submit(context.Background(), SubmitRequest{Entrypoint: "echo", SubmissionID: "adopipe-x-1"})
+	if err == nil || !strings.Contains(err.Error(), "no job agent ready after 30ms") {
+		t.Fatalf("err = %v", err)
+	}
+}

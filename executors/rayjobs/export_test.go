@@ -32,3 +32,19 @@ func WriteZip(w io.Writer, dir string, excludes []string) error {
 	}
 	return zipEntries(w, entries, true)
 }
+
+// MatchPathSpec compiles lines as Ray compiles one ignore file and returns
+// the paths it matches, for the differential test against Ray's pathspec.
+func MatchPathSpec(lines, paths []string) ([]string, error) {
+	spec, err := compilePathSpec(lines)
+	if err != nil {
+		return nil, err
+	}
+	got := []string{}
+	for _, p := range paths {
+		if spec.match(p) {
+			got = append(got, p)
+		}
+	}
+	return got, nil
+}

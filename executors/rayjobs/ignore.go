@@ -46,6 +46,11 @@ func compilePathSpec(lines []string) (pathSpec, error) {
 		if !ok {
 			continue
 		}
+		if expr == "" {
+			// pathspec 0.8.1 raises IndexError on a line that is only "!"
+			// or "\\", so Ray cannot package a directory holding one.
+			return nil, fmt.Errorf("ignore pattern %q: Ray's pathspec cannot compile it (IndexError); remove the line", strings.TrimSpace(line))
+		}
 		re, err := regexp.Compile(expr)
 		if err != nil {
 			return nil, fmt.Errorf("ignore pattern %q: %v", strings.TrimSpace(line), err)
@@ -99,6 +104,9 @@ func gitWildMatchRegex(pattern string) (expr string, include bool, ok bool) {
 	if segs[0] == "" {
 		// Anchored to the spec's directory.
 		segs = segs[1:]
+		if len(segs) == 0 {
+			return "", include, true // Ray fails on this line; see compilePathSpec
+		}
 	} else if len(segs) == 1 || (len(segs) == 2 && segs[1] == "") {
 		// A single name matches at any depth: "**/name".
 		if segs[0] != "**" {
@@ -145,7 +153,9 @@ func gitWildMatchRegex(pattern string) (expr string, include bool, ok bool) {
 			needSlash = true
 		}
 	}
-	b.WriteString("$")
+	// Python's '$' also matches before a final newline; Go's only at the
+	// very end, so spell out the optional newline.
+	b.WriteString(`\n?$`)
 	return b.String(), include, true
 }
 
@@ -189,7 +199,11 @@ func translateSegmentGlob(pattern string) string {
 					expr += `\^`
 					i++
 				}
-				expr += strings.ReplaceAll(string(p[i:j]), `\`, `\\`)
+				// Python's re reads a '[' inside a set as itself, where
+				// Go's regexp would start a POSIX class ("[[:digit:]]"):
+				// escape it so both read the same set.
+				content := strings.ReplaceAll(string(p[i:j]), `\`, `\\`)
+				expr += strings.ReplaceAll(content, "[", `\[`)
 				b.WriteString(expr)
 				i = j
 			} else {

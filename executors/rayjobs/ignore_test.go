@@ -63,3 +63,36 @@ func TestPyStrip(t *testing.T) {
 		}
 	}
 }
+
+// The two places where Python's re and Go's regexp read the same pattern
+// differently, and a line Ray cannot compile. The answers are what
+// testdata/pathspec_match.py printed; the differential test finds more.
+func TestPathSpecPythonRegexQuirks(t *testing.T) {
+	paths := []string{"1.log", "d].log", "[].log", "x\n", "x", "x\n\n"}
+	for _, tc := range []struct {
+		lines []string
+		want  []string
+	}{
+		// Python reads "[[:digit:]" as the set {[ : d i g t}, then "]".
+		{[]string{"[[:digit:]]*.log"}, []string{"d].log", "[].log"}},
+		// Python's '$' matches before one final newline.
+		{[]string{"x"}, []string{"x\n", "x"}},
+	} {
+		spec, err := compilePathSpec(tc.lines)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.lines, err)
+		}
+		got := []string{}
+		for _, p := range paths {
+			if spec.match(p) {
+				got = append(got, p)
+			}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q matches %q, want %q", tc.lines, got, tc.want)
+		}
+	}
+	if _, err := compilePathSpec([]string{"!"}); err == nil {
+		t.Error(`"!" compiled; Ray's pathspec raises IndexError on it`)
+	}
+}

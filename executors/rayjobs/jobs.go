@@ -225,12 +225,7 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (submissionID st
 		method: http.MethodPost, path: "/api/jobs/", body: jsonBody(body),
 		ctype: "application/json", retry: req.SubmissionID != "",
 	}
-	if req.SubmissionID != "" {
-		r.retryIf = func(status int, b []byte) bool {
-			return status == http.StatusInternalServerError && bytes.Contains(b, []byte(noAgentMarker))
-		}
-	}
-	resp, err := c.do(ctx, r)
+	resp, err := c.submitWhenAgentReady(ctx, r)
 	if err != nil {
 		return "", false, err
 	}
@@ -251,6 +246,31 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (submissionID st
 		return "", false, fmt.Errorf("POST /api/jobs/: the answer has no submission_id: %q", trimBody(resp.body))
 	}
 	return out.SubmissionID, false, nil
+}
+
+// submitWhenAgentReady sends the submit request, and sends it again while
+// the head answers that no job agent is ready yet, up to AgentWait. Right
+// after a head starts its agent takes seconds to register; Ray creates no
+// job with that answer, so the retry is safe even without a submission id.
+func (c *Client) submitWhenAgentReady(ctx context.Context, r request) (*response, error) {
+	deadline := time.Now().Add(c.cfg.AgentWait)
+	for {
+		resp, err := c.do(ctx, r)
+		if err != nil || resp.status != http.StatusInternalServerError || !bytes.Contains(resp.body, []byte(noAgentMarker)) {
+			return resp, err
+		}
+		wait := min(c.cfg.PollInterval, time.Until(deadline))
+		if wait <= 0 {
+			return nil, fmt.Errorf("POST /api/jobs/: the head still had no job agent ready after %s (%q); the cluster may still be starting: try again, and if it persists read the head's dashboard_agent log", c.cfg.AgentWait, trimBody(resp.body))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func jobPath(id string) string { return "/api/jobs/" + url.PathEscape(id) }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 func TestMain(m *testing.M) { raytest.Main(m) }
@@ -37,7 +38,7 @@ print(get_uri_for_directory(sys.argv[1], include_gitignore=True, excludes=json.l
 	out, err := cmd.Output()
 	if err != nil {
 		if strings.Contains(stderr.String(), "No module named 'ray'") {
-			raytest.Missing(t, "ray is not installed for %s", py)
+			testgate.Missing(t, "ray is not installed for %s", py)
 		}
 		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
 	}

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/testgate"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -399,10 +400,7 @@ func TestShlexJoin(t *testing.T) {
 // that records its arguments and working directory, checking the shell
 // quoting end to end and the RAY_ADDRESS override.
 func TestSubmitScriptArgs(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := testgate.Tool(t, "bash")
 	f := newFixture(t)
 	dir := filepath.Join(t.TempDir(), "job")
 	spec := f.spec()
@@ -439,10 +437,7 @@ func TestSubmitScriptArgs(t *testing.T) {
 }
 
 func TestSubmitScriptRequiresAddress(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := testgate.Tool(t, "bash")
 	f := newFixture(t)
 	dir := filepath.Join(t.TempDir(), "job")
 	spec := f.spec()

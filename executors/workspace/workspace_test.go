@@ -37,7 +37,10 @@ func newProject(t *testing.T, onChange string) *project {
 	dir := t.TempDir()
 	files := map[string]string{
 		"ado.hcl": `
-cluster "dev" { address = "` + fake.URL + `" }
+cluster "dev" {
+  address     = "` + fake.URL + `"
+  shared_disk = true # the fake Ray head runs on this machine
+}
 operation "op" {
   cluster   = cluster.dev
   context   = "c.yaml"

@@ -39,6 +39,10 @@ type Options struct {
 	// Backup, if not empty, is where the previous content (if any) is
 	// kept: a hard link, or a copy where links are unsupported.
 	Backup string
+	// NoReplace refuses to replace an existing file: the write fails with
+	// an error matching fs.ErrExist, even when the file appears while the
+	// temp file is written (it is hard-linked into place, not renamed).
+	NoReplace bool
 	// AfterStep, if set, is called after each step; an error aborts the
 	// write as if that step had failed. Fault-injection tests use it.
 	AfterStep func(Step) error
@@ -95,10 +99,16 @@ func WriteFrom(path string, r io.Reader, opts Options) error {
 			return err
 		}
 	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return err
+	if opts.NoReplace {
+		if err := linkNew(tmpName, path); err != nil {
+			return err
+		}
+	} else {
+		if err := os.Rename(tmpName, path); err != nil {
+			return err
+		}
+		renamed = true
 	}
-	renamed = true
 	if err := opts.after(Renamed); err != nil {
 		return &NotDurableError{err}
 	}
@@ -107,6 +117,22 @@ func WriteFrom(path string, r io.Reader, opts Options) error {
 	}
 	if err := opts.after(DirSynced); err != nil {
 		return &NotDurableError{err}
+	}
+	return nil
+}
+
+// linkNew puts tmp in place at path only if nothing is there: a hard link
+// fails rather than replace a file created meanwhile.
+func linkNew(tmp, path string) error {
+	exists := &fs.PathError{Op: "create", Path: path, Err: fs.ErrExist}
+	if _, err := os.Lstat(path); err == nil {
+		return exists
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return exists
+		}
+		return err
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,4 +223,27 @@ func (r *failingReader) Read(p []byte) (int, error) {
 		return copy(p, "partial"), nil
 	}
 	return 0, errors.New("read failed")
+}
+
+func TestNoReplaceNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := Write(file, []byte("one"), Options{NoReplace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(file, []byte("two"), Options{Perm: 0o644, NoReplace: true}); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second write: err = %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "one" {
+		t.Fatalf("content = %q, want the first", b)
+	}
+	if err := Write(file, []byte("three"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "three" {
+		t.Fatalf("content = %q after a replacing write", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
 }

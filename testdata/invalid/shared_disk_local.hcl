@@ -1,0 +1,4 @@
+cluster "dev" {
+  local {}
+  shared_disk = true # ERROR: Conflicting cluster settings
+}
