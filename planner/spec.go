@@ -50,10 +50,6 @@ type JobSpec struct {
 	Entrypoint []string `json:"entrypoint"`
 	// Resources are reserved for the entrypoint.
 	Resources Resources `json:"resources,omitzero"`
-	// RuntimeEnvConfig is Ray's runtime_env config, when the manifest
-	// sets it (runtime_env { setup_timeout, eager_install }); zero leaves
-	// Ray's defaults.
-	RuntimeEnvConfig RuntimeEnvConfig `json:"runtime_env_config,omitzero"`
 	// SQLitePath, when set, is the absolute path the staged context's
 	// SQLite metastore is pointed at: ado would resolve a relative path in
 	// the job's throw-away working directory, so on a cluster sharing this
@@ -99,14 +95,6 @@ type Resources struct {
 	Custom  map[string]float64 `json:"custom,omitempty"`
 }
 
-// RuntimeEnvConfig is Ray's runtime_env `config`. A declared timeout is
-// never 0 (Ray counts whole seconds, -1 for none), so the zero value means
-// "not declared".
-type RuntimeEnvConfig struct {
-	SetupTimeoutSeconds int  `json:"setup_timeout_seconds"`
-	EagerInstall        bool `json:"eager_install"`
-}
-
 // SensitiveMarker stands in for a secret value in the spec and in every
 // file adopipe writes. A secret never enters the digest or the state, so
 // changing only a secret does not resubmit the job; its presence does.
@@ -127,9 +115,6 @@ func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]stri
 		Entrypoint: op.Entrypoint(),
 		Resources:  Resources(op.Resources),
 		SQLitePath: sqlitePath(op),
-	}
-	if rt := op.RuntimeEnv; rt.Declared {
-		spec.RuntimeEnvConfig = RuntimeEnvConfig{SetupTimeoutSeconds: rt.SetupTimeoutSeconds, EagerInstall: rt.EagerInstall}
 	}
 	for _, name := range operationWheels(cfg, op) {
 		fp, ok := fps[name]

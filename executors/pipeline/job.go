@@ -35,9 +35,6 @@ func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address stri
 		Entrypoint: spec.Entrypoint,
 		Address:    address,
 	}
-	if c := spec.RuntimeEnvConfig; c != (planner.RuntimeEnvConfig{}) {
-		s.Config = manifest.RuntimeEnv{SetupTimeoutSeconds: c.SetupTimeoutSeconds, EagerInstall: c.EagerInstall}.RayConfig()
-	}
 	for _, f := range spec.ExtraFiles() {
 		s.Files = append(s.Files, stage.File{Src: f.Src, Dst: f.Dst})
 	}
@@ -60,9 +57,6 @@ func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Resul
 			"adopipe_operation":    job.Operation,
 			"adopipe_input_digest": job.InputDigest,
 		},
-	}
-	if c := staged.RuntimeEnv.Config; c != nil {
-		req.RuntimeEnv = map[string]any{"config": c}
 	}
 	res := spec.Resources
 	if res.NumCPUs > 0 {

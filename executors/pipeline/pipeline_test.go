@@ -216,28 +216,3 @@ func TestApplySkipsJobWhoseWheelFailed(t *testing.T) {
 		t.Errorf("job error = %v", out.Jobs[0].Err)
 	}
 }
-
-// The manifest's runtime_env config reaches the submit request and the
-// staged ray_runtime_env.yaml.
-func TestApplySendsRuntimeEnvConfig(t *testing.T) {
-	e := newEnv(t)
-	manifestPath := filepath.Join(e.dir, "ado.hcl")
-	src, _ := os.ReadFile(manifestPath)
-	os.WriteFile(manifestPath, append(src, "\nruntime_env {\n  setup_timeout = \"15m\"\n  eager_install = false\n}\n"...), 0o644)
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(manifestPath, manifest.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	e.cfg = cfg
-	if _, err := e.apply(e.plan()); err != nil {
-		t.Fatal(err)
-	}
-	rt, _ := e.fake.Submitted[0]["runtime_env"].(map[string]any)
-	if c, _ := rt["config"].(map[string]any); c["setup_timeout_seconds"] != float64(900) || c["eager_install"] != false {
-		t.Errorf("runtime_env sent = %v", rt)
-	}
-	staged, _ := os.ReadFile(filepath.Join(e.dir, ".adopipe/jobs/op/ray_runtime_env.yaml"))
-	if !strings.Contains(string(staged), "config:\n  eager_install: false\n  setup_timeout_seconds: 900\n") {
-		t.Errorf("staged runtime env:\n%s", staged)
-	}
-}

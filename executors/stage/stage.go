@@ -70,9 +70,6 @@ type Spec struct {
 	// Env is the job's environment, already merged (DefaultEnv < manifest
 	// env < operation env; see MergeEnv).
 	Env map[string]string
-	// Config is Ray's runtime_env config (setup_timeout_seconds,
-	// eager_install); nil leaves Ray's defaults.
-	Config map[string]any
 	// Entrypoint is the job's command as arguments (default: ado -c
 	// <context> create operation -f <operation>).
 	Entrypoint []string
@@ -104,7 +101,6 @@ type Result struct {
 type RuntimeEnvSpec struct {
 	Pip     []string          `json:"pip,omitempty"`
 	EnvVars map[string]string `json:"env_vars,omitempty"`
-	Config  map[string]any    `json:"config,omitempty"`
 }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
@@ -196,7 +192,6 @@ func (p *prepared) runtimeEnv() RuntimeEnvSpec {
 	if len(p.spec.Env) > 0 {
 		rt.EnvVars = MergeEnv(p.spec.Env)
 	}
-	rt.Config = p.spec.Config
 	return rt
 }
 
