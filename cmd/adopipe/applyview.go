@@ -8,6 +8,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/adopipe/adopipe/planner"
 )
 
@@ -18,13 +19,13 @@ type applyView struct {
 	asJSON bool
 	mu     sync.Mutex
 	enc    *json.Encoder
-	live   *liveBuilds // on a terminal: builds drawn in place
+	live   *termview.Live // on a terminal: builds drawn in place
 }
 
 func (a *app) newApplyView(asJSON bool) *applyView {
 	v := &applyView{a: a, asJSON: asJSON, enc: json.NewEncoder(a.stdout)}
 	if !asJSON && a.isTerminal(a.stdout) {
-		v.live = newLiveBuilds(a.stdout, &v.mu)
+		v.live = termview.NewLive(a.stdout, &v.mu, "wheel ")
 	}
 	return v
 }
@@ -64,18 +65,18 @@ func (v *applyView) event(e progress.Event) {
 	if v.live != nil {
 		switch e.Type {
 		case progress.EventBuildStart:
-			v.live.update(e.Name, "building", false)
+			v.live.Update(e.Name, "building", false)
 			return
 		case progress.EventBuildDone:
-			v.live.update(e.Name, "built "+e.Wheel, true)
+			v.live.Update(e.Name, "built "+e.Wheel, true)
 			return
 		case progress.EventBuildFailed:
-			v.live.update(e.Name, "FAILED", true)
-			v.live.finish()
+			v.live.Update(e.Name, "FAILED", true)
+			v.live.Finish()
 			fmt.Fprintf(w, "wheel %s: %s\n", e.Name, e.Error)
 			return
 		default:
-			v.live.finish()
+			v.live.Finish()
 		}
 	}
 	switch e.Type {
@@ -104,7 +105,7 @@ func (v *applyView) event(e progress.Event) {
 func (v *applyView) done() {
 	if v.live != nil {
 		v.mu.Lock()
-		v.live.finish()
+		v.live.Finish()
 		v.mu.Unlock()
 	}
 }

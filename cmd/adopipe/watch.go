@@ -11,6 +11,7 @@ import (
 	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/spf13/cobra"
 )
@@ -70,7 +71,9 @@ func (a *app) runWatch(parent context.Context, ops []string, wf watchFlags) erro
 		Report: func(e workspace.WatchEvent) { a.watchReport(wf.follow, e) },
 	}
 	if wf.follow {
-		o.Logs = func(op string) io.Writer { return &prefixWriter{w: a.stdout, prefix: op + " | ", mu: &a.outMu} }
+		o.Logs = func(op string) io.Writer {
+			return &termview.PrefixWriter{W: a.stdout, Prefix: op + " | ", Mu: &a.outMu}
+		}
 	}
 	if err := p.Watch(ctx, o); err != nil {
 		return err
