@@ -133,14 +133,14 @@ func prepare(spec Spec) (*prepared, error) {
 			w.FileName = filepath.Base(w.Path)
 		}
 		if _, err := wheelbuild.ParseWheelName(w.FileName); err != nil {
-			return nil, fmt.Errorf("stage: %w", err)
+			return nil, err
 		}
 		sum, err := digest.FileSHA256(w.Path)
 		if err != nil {
-			return nil, fmt.Errorf("stage: wheel %s: %w", w.FileName, err)
+			return nil, fmt.Errorf("wheel %s: %w", w.FileName, err)
 		}
 		if w.SHA256 != "" && !strings.EqualFold(w.SHA256, sum) {
-			return nil, fmt.Errorf("stage: wheel %s has sha256 %s, expected %s", w.Path, sum[:12], strings.ToLower(w.SHA256)[:min(12, len(w.SHA256))])
+			return nil, fmt.Errorf("wheel %s has sha256 %s, expected %s", w.Path, sum[:12], strings.ToLower(w.SHA256)[:min(12, len(w.SHA256))])
 		}
 		w.SHA256 = sum
 		key := WheelRelPath(sum, w.FileName)
@@ -153,7 +153,7 @@ func prepare(spec Spec) (*prepared, error) {
 	if spec.AdoVersion != "" {
 		for _, w := range p.wheels {
 			if wn, _ := wheelbuild.ParseWheelName(w.FileName); wheelbuild.NormalizeName(wn.Distribution) == "ado-core" {
-				return nil, fmt.Errorf("stage: both an ado-core wheel (%s) and ado version %q given; pick one", w.FileName, spec.AdoVersion)
+				return nil, fmt.Errorf("both an ado-core wheel (%s) and ado version %q given; pick one", w.FileName, spec.AdoVersion)
 			}
 		}
 	}
@@ -170,7 +170,7 @@ func prepare(spec Spec) (*prepared, error) {
 	p.spec.Entrypoint = args
 	for k := range spec.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, fmt.Errorf("stage: invalid environment variable name %q", k)
+			return nil, fmt.Errorf("invalid environment variable name %q", k)
 		}
 	}
 	return p, nil
@@ -202,7 +202,7 @@ func EntrypointArgs(spec Spec) ([]string, error) {
 		return append([]string(nil), spec.Entrypoint...), nil
 	}
 	if spec.Context == "" || spec.Operation == "" {
-		return nil, errors.New("stage: the default entrypoint (ado create operation) needs both a context and an operation file")
+		return nil, errors.New("the default entrypoint (ado create operation) needs both a context and an operation file")
 	}
 	c, o := spec.ContextName, spec.OperationName
 	if c == "" {
@@ -225,6 +225,14 @@ func EntrypointString(args []string) string { return ShlexJoin(args) }
 // existing dir is replaced only when it is empty or was staged before (it
 // holds ray_runtime_env.yaml).
 func Stage(dir string, spec Spec) (Result, error) {
+	res, err := stageDir(dir, spec)
+	if err != nil {
+		return Result{}, fmt.Errorf("stage: %w", err)
+	}
+	return res, nil
+}
+
+func stageDir(dir string, spec Spec) (Result, error) {
 	p, err := prepare(spec)
 	if err != nil {
 		return Result{}, err
@@ -243,15 +251,15 @@ func Stage(dir string, spec Spec) (Result, error) {
 
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".staging-")
 	if err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 
 	rt := p.runtimeEnv()
@@ -265,7 +273,7 @@ func Stage(dir string, spec Spec) (Result, error) {
 	for _, o := range plan {
 		n, err := o.do(tmp)
 		if err != nil {
-			return Result{}, fmt.Errorf("stage: %s: %w", o.dst, err)
+			return Result{}, fmt.Errorf("%s: %w", o.dst, err)
 		}
 		files = append(files, SizedFile{Path: o.dst, Size: n})
 		total += n
@@ -352,12 +360,12 @@ func (p *prepared) plan() ([]op, []string, error) {
 	taken := map[string]string{} // dst -> what
 	reserve := func(dst, what string) error {
 		if prev, ok := taken[dst]; ok {
-			return fmt.Errorf("stage: %s and %s both want %s in the job directory", prev, what, dst)
+			return fmt.Errorf("%s and %s both want %s in the job directory", prev, what, dst)
 		}
 		// A file may not sit where a directory is needed or vice versa.
 		for other, prev := range taken {
 			if strings.HasPrefix(dst, other+"/") || strings.HasPrefix(other, dst+"/") {
-				return fmt.Errorf("stage: %s (%s) and %s (%s) overlap in the job directory", prev, other, what, dst)
+				return fmt.Errorf("%s (%s) and %s (%s) overlap in the job directory", prev, other, what, dst)
 			}
 		}
 		taken[dst] = what
@@ -382,14 +390,14 @@ func (p *prepared) plan() ([]op, []string, error) {
 		}
 		dst, err := cleanDst(y.name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: %s name: %w", y.what, err)
+			return nil, nil, fmt.Errorf("%s name: %w", y.what, err)
 		}
 		st, err := os.Stat(y.src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: %s file: %w", y.what, err)
+			return nil, nil, fmt.Errorf("%s file: %w", y.what, err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, nil, fmt.Errorf("stage: %s file %s is not a regular file", y.what, y.src)
+			return nil, nil, fmt.Errorf("%s file %s is not a regular file", y.what, y.src)
 		}
 		if err := reserve(dst, y.what+" file"); err != nil {
 			return nil, nil, err
@@ -403,10 +411,10 @@ func (p *prepared) plan() ([]op, []string, error) {
 		}
 		dst, err := cleanDst(d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: file %s: %w", f.Src, err)
+			return nil, nil, fmt.Errorf("file %s: %w", f.Src, err)
 		}
 		if dst == WheelsDir || strings.HasPrefix(dst, WheelsDir+"/") {
-			return nil, nil, fmt.Errorf("stage: file %s: %s/ is reserved for wheels", f.Src, WheelsDir)
+			return nil, nil, fmt.Errorf("file %s: %s/ is reserved for wheels", f.Src, WheelsDir)
 		}
 		fops, err := treeOps(f.Src, dst)
 		if err != nil {
@@ -449,14 +457,14 @@ func cleanDst(d string) (string, error) {
 func treeOps(src, dst string) ([]op, error) {
 	st, err := os.Stat(src)
 	if err != nil {
-		return nil, fmt.Errorf("stage: file: %w", err)
+		return nil, fmt.Errorf("file: %w", err)
 	}
 	if !st.IsDir() {
 		if filepath.Base(src) == ".git" {
-			return nil, fmt.Errorf("stage: refusing to stage %s (a .git file)", src)
+			return nil, fmt.Errorf("refusing to stage %s (a .git file)", src)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("stage: %s is not a regular file or directory", src)
+			return nil, fmt.Errorf("%s is not a regular file or directory", src)
 		}
 		return []op{{dst: dst, src: src, mode: st.Mode().Perm()}}, nil
 	}
@@ -469,7 +477,7 @@ func treeOps(src, dst string) ([]op, error) {
 		target := path.Join(dst, filepath.ToSlash(rel))
 		if d.IsDir() {
 			if why := forbiddenDir(p); why != "" {
-				return fmt.Errorf("stage: refusing to stage %s: %s", p, why)
+				return fmt.Errorf("refusing to stage %s: %s", p, why)
 			}
 			if d.Name() == "__pycache__" {
 				return filepath.SkipDir
@@ -481,10 +489,10 @@ func treeOps(src, dst string) ([]op, error) {
 			return err
 		}
 		if info.IsDir() {
-			return fmt.Errorf("stage: %s is a symlink to a directory; stage the directory itself", p)
+			return fmt.Errorf("%s is a symlink to a directory; stage the directory itself", p)
 		}
 		if !info.Mode().IsRegular() {
-			return fmt.Errorf("stage: %s is not a regular file", p)
+			return fmt.Errorf("%s is not a regular file", p)
 		}
 		ops = append(ops, op{dst: target, src: p, mode: info.Mode().Perm()})
 		return nil
@@ -523,19 +531,19 @@ func checkReplaceable(dir string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("stage: %s exists and is not a directory", dir)
+		return fmt.Errorf("%s exists and is not a directory", dir)
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if len(ents) == 0 || fileExistsAt(filepath.Join(dir, RuntimeEnvFile)) {
 		return nil
 	}
-	return fmt.Errorf("stage: refusing to replace %s: it is not empty and was not staged by adopipe (no %s)", dir, RuntimeEnvFile)
+	return fmt.Errorf("refusing to replace %s: it is not empty and was not staged by adopipe (no %s)", dir, RuntimeEnvFile)
 }
 
 // swapInto renames the staged tmp dir to dir, moving a previous dir aside
@@ -545,14 +553,14 @@ func swapInto(tmp, dir string) error {
 	if _, err := os.Lstat(dir); err == nil {
 		old = filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old-"+randHex())
 		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("stage: move previous %s aside: %w", dir, err)
+			return fmt.Errorf("move previous %s aside: %w", dir, err)
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
 			_ = os.Rename(old, dir) // put the previous one back
 		}
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if old != "" {
 		_ = os.RemoveAll(old)

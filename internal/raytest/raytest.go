@@ -26,6 +26,7 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/testgate"
 )
 
@@ -209,7 +210,7 @@ func HeadOptions(rayBin, stateDir string, log io.Writer) localcluster.Options {
 		RayBin:            rayBin,
 		StateDir:          stateDir,
 		ObjectStoreMemory: 256 << 20, // tests move little data; keep /dev/shm free
-		Log:               log,
+		Progress:          func(e progress.Event) { fmt.Fprintln(log, e.Message) },
 		DieWithParent:     true, // a killed test binary must not leave a head behind
 	}
 }
