@@ -49,7 +49,9 @@ func ModuleRelPath(sha256Hex string) string { return path.Join(ModulesDir, sha25
 func openModuleWheel(w Wheel) (m *moduleWheel, why string, err error) {
 	zr, err := zip.OpenReader(w.Path)
 	if err != nil {
-		return nil, "", fmt.Errorf("wheel %s: %w", w.FileName, err)
+		// Not a wheel this layout can read: pip or uv gets it as it is
+		// and reports what is wrong with it.
+		return nil, "it cannot be read as a zip file: " + err.Error(), nil
 	}
 	defer zr.Close()
 	m = &moduleWheel{wheel: w, dir: ModuleRelPath(w.SHA256)}
