@@ -226,6 +226,13 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 		// running work (Serve's use case). Stop ends jobs itself first.
 		"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0",
 	)
+	// The ray CLI's directory first on PATH, as in an activated virtualenv
+	// or a cluster image: a job without a pip or uv env of its own (plugins
+	// shipped as py_modules) runs `ado` and `python` from the environment
+	// Ray runs in.
+	if filepath.IsAbs(opts.RayBin) {
+		cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(opts.RayBin)+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	}
 	cmd.Env = append(cmd.Env, opts.Env...)
 	cmd.SysProcAttr = sysProcAttr(opts.DieWithParent)
 	address := "http://127.0.0.1:" + strconv.Itoa(ports.Dashboard)

@@ -34,6 +34,9 @@ func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address stri
 		Env:        spec.Env,
 		Entrypoint: spec.Entrypoint,
 		Address:    address,
+		Installer:  spec.Installer(),
+		Layout:     spec.Layout(),
+		Config:     spec.RayConfig(),
 	}
 	for _, f := range spec.ExtraFiles() {
 		s.Files = append(s.Files, stage.File{Src: f.Src, Dst: f.Dst})
@@ -43,13 +46,16 @@ func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address stri
 
 // submitRequest is the Jobs API request for a staged job uploaded as
 // workingDir.
-func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Result, workingDir string) rayjobs.SubmitRequest {
+func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Result, workingDir string, pyModules []string) rayjobs.SubmitRequest {
 	spec := job.Spec
 	req := rayjobs.SubmitRequest{
 		Entrypoint:   staged.Entrypoint,
 		SubmissionID: job.SubmissionID,
 		WorkingDir:   workingDir,
-		PipPackages:  staged.RuntimeEnv.Pip,
+		PipPackages:  staged.RuntimeEnv.Packages,
+		Installer:    staged.RuntimeEnv.Installer,
+		PyModules:    pyModules,
+		Config:       staged.RuntimeEnv.Config,
 		// The real values, secrets included, travel only in this request;
 		// the staged (and uploaded) directory holds markers.
 		EnvVars: planner.SubmitEnv(cfg, spec),
@@ -132,8 +138,20 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		msg = "uploaded " + uri
 	}
 	r.emitLocked(progress.Event{Type: progress.EventUpload, Name: job.Operation, Message: msg})
+	var pyModules []string
+	for _, m := range staged.RuntimeEnv.PyModules {
+		muri, uploaded, err := conn.Client.UploadPackage(ctx, filepath.Join(dir, filepath.FromSlash(m)), nil)
+		if err != nil {
+			jo.Err = err
+			return jo
+		}
+		if uploaded {
+			r.emitLocked(progress.Event{Type: progress.EventUpload, Name: job.Operation, Message: "uploaded " + m + " as " + muri})
+		}
+		pyModules = append(pyModules, muri)
+	}
 
-	req := submitRequest(r.Config, job, staged, uri)
+	req := submitRequest(r.Config, job, staged, uri, pyModules)
 	id, already, err := conn.Client.Submit(ctx, req)
 	if err != nil {
 		jo.Err = err

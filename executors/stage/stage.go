@@ -25,6 +25,7 @@ import (
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/digest"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
@@ -76,6 +77,15 @@ type Spec struct {
 	// Address is the Ray dashboard address written into submit.sh
 	// (RAY_ADDRESS overrides it when the script runs).
 	Address string
+	// Installer is manifest.InstallerPip (default) or InstallerUV: the
+	// runtime_env field that lists the packages.
+	Installer string
+	// Layout is manifest.LayoutWheel (default) or LayoutModules: pure-Python
+	// wheels staged unpacked as py_modules entries (see modules.go).
+	Layout string
+	// Config is Ray's runtime_env config (setup_timeout_seconds,
+	// eager_install); nil leaves Ray's defaults.
+	Config map[string]any
 }
 
 // SizedFile is a staged file and its size, as rayjobs reports the files
@@ -96,11 +106,16 @@ type Result struct {
 }
 
 // RuntimeEnvSpec is the runtime environment, for a Jobs API client to send
-// as JSON (pip as {"packages": Pip}, env_vars as EnvVars) exactly as
-// ray_runtime_env.yaml says it.
+// as JSON exactly as ray_runtime_env.yaml says it.
 type RuntimeEnvSpec struct {
-	Pip     []string          `json:"pip,omitempty"`
-	EnvVars map[string]string `json:"env_vars,omitempty"`
+	// Installer is "pip" or "uv": the field Packages go in.
+	Installer string   `json:"installer,omitempty"`
+	Packages  []string `json:"packages,omitempty"`
+	// PyModules are job-dir relative directories, each an unpacked wheel
+	// to upload as one py_modules package.
+	PyModules []string          `json:"py_modules,omitempty"`
+	Config    map[string]any    `json:"config,omitempty"`
+	EnvVars   map[string]string `json:"env_vars,omitempty"`
 }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
@@ -121,8 +136,9 @@ func WheelRelPath(sha256Hex, fileName string) string {
 
 // prepared is a Spec with defaults filled and inputs checked.
 type prepared struct {
-	spec   Spec
-	wheels []Wheel // deduplicated, SHA256 and FileName set
+	spec    Spec
+	wheels  []Wheel        // installed by pip or uv: deduplicated, SHA256 and FileName set
+	modules []*moduleWheel // staged unpacked (layout modules)
 }
 
 func prepare(spec Spec) (*prepared, error) {
@@ -157,6 +173,11 @@ func prepare(spec Spec) (*prepared, error) {
 			}
 		}
 	}
+	if spec.Layout == manifest.LayoutModules {
+		if err := p.splitModules(); err != nil {
+			return nil, err
+		}
+	}
 	if p.spec.Context != "" && p.spec.ContextName == "" {
 		p.spec.ContextName = filepath.Base(p.spec.Context)
 	}
@@ -176,18 +197,71 @@ func prepare(spec Spec) (*prepared, error) {
 	return p, nil
 }
 
-func (p *prepared) runtimeEnv() RuntimeEnvSpec {
-	var rt RuntimeEnvSpec
+// splitModules moves the wheels that can be staged unpacked from p.wheels
+// to p.modules.
+func (p *prepared) splitModules() error {
+	var keep []Wheel
 	for _, w := range p.wheels {
-		rt.Pip = append(rt.Pip, WorkingDirVar+"/"+WheelRelPath(w.SHA256, w.FileName))
+		m, _, err := openModuleWheel(w)
+		if err != nil {
+			return fmt.Errorf("stage: %w", err)
+		}
+		if m == nil {
+			keep = append(keep, w) // installed as a wheel (see openModuleWheel)
+			continue
+		}
+		p.modules = append(p.modules, m)
 	}
-	rt.Pip = append(rt.Pip, p.spec.Pip...)
+	p.wheels = keep
+	return nil
+}
+
+// moduleRequirements are the unpacked wheels' requirements, in order,
+// without duplicates and without those naming a wheel of this job (it is
+// on the path or installed from the job directory already).
+func (p *prepared) moduleRequirements() []string {
+	ours := map[string]bool{}
+	for _, m := range p.modules {
+		ours[m.project] = true
+	}
+	for _, w := range p.wheels {
+		if wn, err := wheelbuild.ParseWheelName(w.FileName); err == nil {
+			ours[wheelbuild.NormalizeName(wn.Distribution)] = true
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range p.modules {
+		for _, r := range m.requires {
+			if ours[requirementName(r)] || seen[r] {
+				continue
+			}
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *prepared) runtimeEnv() RuntimeEnvSpec {
+	rt := RuntimeEnvSpec{Installer: p.spec.Installer, Config: p.spec.Config}
+	if rt.Installer == "" {
+		rt.Installer = manifest.InstallerPip
+	}
+	for _, w := range p.wheels {
+		rt.Packages = append(rt.Packages, WorkingDirVar+"/"+WheelRelPath(w.SHA256, w.FileName))
+	}
+	rt.Packages = append(rt.Packages, p.moduleRequirements()...)
+	rt.Packages = append(rt.Packages, p.spec.Pip...)
 	if v := p.spec.AdoVersion; v != "" {
 		if strings.ContainsAny(v[:1], "=<>!~") {
-			rt.Pip = append(rt.Pip, "ado-core"+v)
+			rt.Packages = append(rt.Packages, "ado-core"+v)
 		} else {
-			rt.Pip = append(rt.Pip, "ado-core=="+v)
+			rt.Packages = append(rt.Packages, "ado-core=="+v)
 		}
+	}
+	for _, m := range p.modules {
+		rt.PyModules = append(rt.PyModules, m.dir)
 	}
 	if len(p.spec.Env) > 0 {
 		rt.EnvVars = MergeEnv(p.spec.Env)
@@ -265,7 +339,7 @@ func stageDir(dir string, spec Spec) (Result, error) {
 	rt := p.runtimeEnv()
 	entry := EntrypointString(p.spec.Entrypoint)
 	plan = append(plan,
-		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt)), mode: 0o644},
+		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt, p.pyModuleEntries())), mode: 0o644},
 		op{dst: SubmitScript, data: []byte(SubmitScriptText(p.spec.Address, p.spec.Entrypoint)), mode: 0o755},
 	)
 	var files []SizedFile
@@ -296,6 +370,15 @@ func stageDir(dir string, spec Spec) (Result, error) {
 		Dir: dir, Files: files, TotalBytes: total, Largest: largest, Warnings: warnings,
 		RuntimeEnv: rt, Entrypoint: entry,
 	}, nil
+}
+
+// pyModuleEntries are ray_runtime_env.yaml's py_modules entries.
+func (p *prepared) pyModuleEntries() []string {
+	var out []string
+	for _, m := range p.modules {
+		out = append(out, m.pyModuleEntries()...)
+	}
+	return out
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -374,6 +457,20 @@ func (p *prepared) plan() ([]op, []string, error) {
 	for _, g := range []string{RuntimeEnvFile, SubmitScript} {
 		taken[g] = "the generated " + g
 	}
+	if len(p.modules) > 0 {
+		if err := reserve(RayIgnoreFile, "the generated "+RayIgnoreFile); err != nil {
+			return nil, nil, err
+		}
+		ops = append(ops, op{dst: RayIgnoreFile, data: []byte("# Generated by adopipe: the unpacked wheels travel as py_modules packages.\n/" + ModulesDir + "/\n"), mode: 0o644})
+	}
+	for _, m := range p.modules {
+		for _, o := range m.files {
+			if err := reserve(o.dst, "wheel "+m.wheel.FileName); err != nil {
+				return nil, nil, err
+			}
+			ops = append(ops, o)
+		}
+	}
 	for _, w := range p.wheels {
 		dst := WheelRelPath(w.SHA256, w.FileName)
 		if err := reserve(dst, "wheel "+w.FileName); err != nil {
@@ -413,8 +510,10 @@ func (p *prepared) plan() ([]op, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("file %s: %w", f.Src, err)
 		}
-		if dst == WheelsDir || strings.HasPrefix(dst, WheelsDir+"/") {
-			return nil, nil, fmt.Errorf("file %s: %s/ is reserved for wheels", f.Src, WheelsDir)
+		for _, r := range []string{WheelsDir, ModulesDir} {
+			if dst == r || strings.HasPrefix(dst, r+"/") {
+				return nil, nil, fmt.Errorf("file %s: %s/ is reserved for staged packages", f.Src, r)
+			}
 		}
 		fops, err := treeOps(f.Src, dst)
 		if err != nil {

@@ -177,6 +177,22 @@ func Head(t testing.TB) string {
 	return started.Address
 }
 
+// HeadTempDir returns the Ray temp dir of the head Head returns (its
+// session_latest holds logs and runtime_resources): the one Head started,
+// or ADOPIPE_TEST_RAY_TEMP_DIR when ADOPIPE_TEST_RAY_ADDRESS names the
+// head ("" when that is unset).
+func HeadTempDir() string {
+	if os.Getenv(EnvAddress) != "" {
+		return os.Getenv(EnvTempDir)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if started == nil {
+		return ""
+	}
+	return started.TempDir
+}
+
 // HeadVersion returns the Ray version of the head started by Head, or ""
 // when the head came from ADOPIPE_TEST_RAY_ADDRESS.
 func HeadVersion() string {
