@@ -222,6 +222,11 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 	cmd.Dir = opts.StateDir
 	cmd.Env = append(os.Environ(),
 		"RAY_USAGE_STATS_ENABLED=0",
+		// Ray replaces --node-ip-address=127.0.0.1 with this machine's
+		// "remotely reachable" address (resolve_ip_for_localhost) and binds
+		// its GCS and client server there. A local head must stay on
+		// loopback: this is Ray's own switch for single-machine clusters.
+		"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0",
 		// On SIGTERM Ray marks the node draining and waits up to 30 s for
 		// running work (Serve's use case). Stop ends jobs itself first.
 		"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0",
@@ -302,6 +307,9 @@ func (c *Cluster) waitReady(ctx context.Context, rc *rayjobs.Client, timeout tim
 	var last error
 	for {
 		version, err := serving(ctx, rc)
+		if err == nil && !c.nodeStarted() {
+			err = errors.New("`ray start` has not finished starting the node")
+		}
 		if err == nil {
 			return version, nil
 		}
@@ -315,6 +323,20 @@ func (c *Cluster) waitReady(ctx context.Context, rc *rayjobs.Client, timeout tim
 		}
 	}
 }
+
+// nodeStarted reports whether `ray start --block` has finished starting
+// the node: it prints blockingLine then. The dashboard answers earlier,
+// and on a loaded machine Ray may still give up on its node after that
+// ("The current node timed out during startup") and exit, so a head that
+// only answers is not yet one jobs can rely on.
+func (c *Cluster) nodeStarted() bool {
+	b, err := os.ReadFile(c.LogPath)
+	return err == nil && bytes.Contains(b, []byte(blockingLine))
+}
+
+// blockingLine is what Ray 2.x's `ray start --block` prints once the node
+// is up.
+const blockingLine = "This command will now block forever until terminated by a signal"
 
 // client is a Jobs API client of the head at address, through rayjobs
 // like every other Ray request adopipe makes (same token discovery, same
