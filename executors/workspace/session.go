@@ -40,6 +40,11 @@ func (p *Project) Open(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Holding the lock, no other adopipe builds into the cache: what
+	// interrupted builds left there can go.
+	if _, err := p.Cache.Clean(); err != nil {
+		p.warn("cleaning the wheel cache: %v", err)
+	}
 	return &Session{Project: p, State: st, held: true, unlock: unlock}, nil
 }
 

@@ -60,7 +60,7 @@ operation "op" {
 
 func (p *project) config() *manifest.Config {
 	p.t.Helper()
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(p.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(p.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		p.t.Fatal(diags)
 	}
@@ -350,5 +350,33 @@ func TestWatchOnChange(t *testing.T) {
 			c.check(t, p, w, first)
 			w.stop()
 		})
+	}
+}
+
+// A session holding the lock clears what interrupted builds left in the
+// wheel cache; one without the lock leaves it, another adopipe may be
+// building.
+func TestOpenCleansTheWheelCache(t *testing.T) {
+	p := newProject(t, manifest.OnChangeRestart)
+	ws := p.open(false)
+	leftover := filepath.Join(ws.Cache.Root, ".wheelbuild-123")
+	if err := os.MkdirAll(leftover, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ws.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(leftover); err != nil {
+		t.Fatalf("--lock=false cleaned the cache: %v", err)
+	}
+	s, err = p.open(true).Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("%s is still there: %v", leftover, err)
 	}
 }
