@@ -14,6 +14,7 @@ import (
 	"github.com/adopipe/adopipe/internal/fakeray"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -34,8 +35,7 @@ func newProject(t *testing.T, onChange string) *project {
 	t.Helper()
 	fake := fakeray.Start()
 	t.Cleanup(fake.Close)
-	dir := t.TempDir()
-	files := map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl": `
 cluster "dev" {
   address     = "` + fake.URL + `"
@@ -49,12 +49,7 @@ operation "op" {
 }`,
 		"c.yaml": "project: p\nmetadataStore:\n  scheme: sqlite\n  path: results/p.db\n",
 		"o.yaml": "spaces: [s1]\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return &project{t: t, dir: dir, fake: fake}
 }
 
