@@ -66,7 +66,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) plan(ops ...string) *Plan {
 	f.t.Helper()
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		f.t.Fatal(diags)
 	}
@@ -184,7 +184,7 @@ func TestPlanSelectsOperations(t *testing.T) {
 	if got := actions(f.plan("solo")); got != "+beta +solo" {
 		t.Fatalf("plan solo = %q", got)
 	}
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	_, err := New(t.TempDir(), nil).Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"nope"}})
 	if err == nil || !strings.Contains(err.Error(), `no operation "nope"`) || !strings.Contains(err.Error(), "op, solo") {
 		t.Fatalf("err = %v", err)
@@ -195,7 +195,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	f := newFixture(t)
 	p := f.plan("op")
 	f.apply(p)
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"})
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ operation "op" {
 // writes nothing: no state, no caches.
 func TestPlanInterruptedWhileFingerprinting(t *testing.T) {
 	f := newFixture(t)
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -279,7 +279,7 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	f := newFixture(t)
 	p := f.plan("solo")
 	f.apply(p)
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	lost := func(*manifest.Operation, state.OperationState) (string, bool) {
 		return "its local Ray head stopped", true
 	}

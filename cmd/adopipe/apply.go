@@ -10,9 +10,9 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/internal/interrupt"
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // exitStopped is apply --follow's status when a job was stopped.
@@ -132,23 +132,14 @@ func splitPlanFile(args []string) (ops []string, planFile string, err error) {
 // confirm asks on a terminal, like Terraform; without one it refuses, so
 // a script never applies by accident.
 func (a *app) confirm() error {
-	f, ok := a.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !termview.IsTerminal(a.stdin) {
 		return fmt.Errorf("standard input is not a terminal, so apply cannot ask for confirmation; review the plan and pass --auto-approve")
 	}
 	fmt.Fprint(a.stdout, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	line, _ := bufio.NewReader(f).ReadString('\n')
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
 		fmt.Fprintln(a.stdout, "\nApply cancelled.")
 		return exitCodeError{exitError}
 	}
 	return nil
-}
-
-// jobLogPrefix labels log lines when several jobs are followed at once.
-func jobLogPrefix(n int, op string) string {
-	if n <= 1 {
-		return ""
-	}
-	return op + " | "
 }

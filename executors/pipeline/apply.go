@@ -60,6 +60,38 @@ type JobOutcome struct {
 	conn      *Connection
 }
 
+// Summary is an outcome as apply --json reports it.
+type Summary struct {
+	Built            int          `json:"built"`
+	Cached           int          `json:"cached"`
+	Submitted        int          `json:"submitted"`
+	AlreadySubmitted int          `json:"already_submitted"`
+	Failed           int          `json:"failed"`
+	Jobs             []JobSummary `json:"jobs"`
+}
+
+// JobSummary is one job of a Summary.
+type JobSummary struct {
+	Operation string `json:"operation"`
+	JobID     string `json:"job_id"`
+	Submitted bool   `json:"submitted"`
+	Dashboard string `json:"dashboard"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Summary reports the outcome for apply --json.
+func (o *Outcome) Summary() Summary {
+	s := Summary{Built: o.Built, Cached: o.Cached, Submitted: o.Submitted, AlreadySubmitted: o.AlreadySubmitted, Failed: o.Fail, Jobs: []JobSummary{}}
+	for _, j := range o.Jobs {
+		js := JobSummary{Operation: j.Operation, JobID: j.JobID, Submitted: j.Submitted, Dashboard: j.DashboardURL()}
+		if j.Err != nil {
+			js.Error = j.Err.Error()
+		}
+		s.Jobs = append(s.Jobs, js)
+	}
+	return s
+}
+
 // DashboardURL links the job in Ray's dashboard.
 func (j JobOutcome) DashboardURL() string {
 	if j.Address == "" || j.JobID == "" {

@@ -6,9 +6,12 @@ package termview
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Live draws one line per running task on a terminal (name, elapsed
@@ -130,4 +133,32 @@ func (p *PrefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// IsTerminal reports whether f (a stream such as os.Stdin) is a terminal.
+func IsTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// Width is the width of terminal w, 80 when it cannot be read; false when
+// w is no terminal.
+func Width(w io.Writer) (int, bool) {
+	if !IsTerminal(w) {
+		return 0, false
+	}
+	width, _, err := term.GetSize(int(w.(*os.File).Fd()))
+	if err != nil || width <= 0 {
+		width = 80
+	}
+	return width, true
+}
+
+// WriterFunc is an io.Writer that hands each write to a function (log
+// output turned into events).
+type WriterFunc func(p []byte)
+
+func (f WriterFunc) Write(p []byte) (int, error) {
+	f(p)
+	return len(p), nil
 }
