@@ -178,11 +178,13 @@ func (r *runner) buildWheels(ctx context.Context) {
 			}
 			// A damaged cache entry is rebuilt, not fatal.
 		}
+		frontend, uv := wheelbuild.ResolveFrontend(r.Config.Build.Frontend, r.Config.Build.Python)
 		reqs = append(reqs, wheelbuild.Request{
 			Name:        w.Name,
 			SourceDir:   w.SourceDir,
 			Python:      r.Config.Build.Python,
-			Frontend:    r.Config.Build.Frontend,
+			Frontend:    frontend,
+			UV:          uv,
 			NoIsolation: !r.Config.Build.Isolation,
 			LogPath:     filepath.Join(r.WorkDir, "logs", "build-"+w.Name+".log"),
 			OutDir:      r.Cache.Root,

@@ -76,6 +76,7 @@ func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Resul
 		req.EntrypointMemory = &m
 	}
 	req.EntrypointResources = res.Custom
+	req.EntrypointLabelSelector = res.LabelSelector
 	return req
 }
 
@@ -105,6 +106,10 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		return jo
 	}
 	jo.conn, jo.Address = conn, conn.Client.Address()
+	if len(job.Spec.Resources.LabelSelector) > 0 && !rayjobs.SupportsLabelSelector(conn.RayVersion) {
+		jo.Err = fmt.Errorf("the cluster runs Ray %s; resources.label_selector (Ray's entrypoint_label_selector) needs Ray %s or later: remove it from operation %q", conn.RayVersion, rayjobs.LabelSelectorVersion, job.Operation)
+		return jo
+	}
 
 	if r.BeforeSubmit != nil {
 		if err := r.BeforeSubmit(ctx, job, conn); err != nil {
