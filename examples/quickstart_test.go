@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // Deadlines. A job takes 40-90 s on a 2-core machine (the first one on a
@@ -70,6 +71,7 @@ func runMain(m *testing.M) int {
 // commands run in.
 type quickstart struct {
 	t    *testing.T
+	bin  string   // the adopipe under test: adopipeBin, or one a test installed
 	dir  string   // the copy: where ado.hcl is
 	home string   // the isolated HOME (ado writes $HOME/.config/ado)
 	env  []string // HOME, PATH with the venv first, no RAY_*/ADOPIPE_*
@@ -80,9 +82,7 @@ type quickstart struct {
 // TestQuickstart runs the five checks of issue 7 in order on one copy of
 // the quickstart: each step builds on the state the previous one left.
 func TestQuickstart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real tier: starts a Ray head and runs four Ray jobs (several minutes)")
-	}
+	testgate.Real(t, "starts a Ray head and runs four Ray jobs, several minutes")
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
@@ -241,12 +241,13 @@ func newQuickstart(t *testing.T) *quickstart {
 	binDir := filepath.Dir(py)
 	ado := filepath.Join(binDir, "ado")
 	if _, err := os.Stat(ado); err != nil {
-		raytest.Missing(t, "ado not found at %s", ado)
+		testgate.Missing(t, "ado not found at %s", ado)
 	}
 	root := raytest.RepoRoot()
 	base := t.TempDir()
 	q := &quickstart{
 		t:    t,
+		bin:  adopipeBin,
 		dir:  filepath.Join(base, "quickstart"),
 		home: filepath.Join(base, "home"),
 		py:   py,
@@ -327,7 +328,7 @@ func (q *quickstart) run(t *testing.T, deadline time.Duration, logTime bool, arg
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, adopipeBin, args...)
+	cmd := exec.CommandContext(ctx, q.bin, args...)
 	cmd.Dir = q.dir
 	cmd.Env = q.env
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -714,7 +715,7 @@ func (q *quickstart) startWatch(t *testing.T) *watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.cmd = exec.Command(adopipeBin, "watch", "--debounce", "200ms")
+	w.cmd = exec.Command(q.bin, "watch", "--debounce", "200ms")
 	w.cmd.Dir = q.dir
 	w.cmd.Env = q.env
 	w.cmd.Stdout, w.cmd.Stderr = f, f

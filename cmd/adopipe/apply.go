@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
-	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -54,7 +54,7 @@ With --follow it streams the jobs' logs and exits with their result:
 }
 
 func (a *app) runApply(parent context.Context, args []string, af applyFlags) error {
-	ctx, stop := a.interruptible(parent)
+	ctx, stop := interrupt.Context(parent, a.stderr)
 	defer stop()
 	ops, planFile, err := splitPlanFile(args)
 	if err != nil {
@@ -64,38 +64,25 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		return fmt.Errorf("--json needs --auto-approve: there is no way to answer a prompt in JSON mode")
 	}
 	view := a.newApplyView(af.asJSON)
-	p, err := a.project(af.sf, "adopipe apply", view.event)
-	if err != nil {
-		return err
-	}
-	s, err := p.Open(ctx)
+	p, s, err := a.open(ctx, af.sf, "adopipe apply", view.event)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	var saved *state.PlanFile
+	var plan *planner.Plan
 	if planFile != "" {
-		if saved, err = state.ReadPlanFile(planFile); err != nil {
-			return err
-		}
-		if ops, err = savedPlanOperations(saved); err != nil {
-			return err
-		}
+		plan, err = s.PlanSaved(ctx, p.NewPlanner(), planFile)
+	} else {
+		plan, err = s.Plan(ctx, p.NewPlanner(), ops)
 	}
-	plan, err := s.Plan(ctx, p.NewPlanner(), ops)
 	if err != nil {
 		return err
-	}
-	if saved != nil {
-		if err := state.CheckFresh(saved, s.State.Serial, s.State.Lineage, plan.InputsDigest); err != nil {
-			return fmt.Errorf("%s: %w", planFile, err)
-		}
 	}
 	view.plan(plan)
 	if !plan.HasChanges() && !af.follow {
 		return nil
 	}
-	if plan.HasChanges() && saved == nil && !af.autoApprove {
+	if plan.HasChanges() && planFile == "" && !af.autoApprove {
 		if err := a.confirm(); err != nil {
 			return err
 		}
@@ -140,18 +127,6 @@ func splitPlanFile(args []string) (ops []string, planFile string, err error) {
 		return nil, "", fmt.Errorf("a saved plan already selects its operations; drop %s or the plan file", strings.Join(ops, ", "))
 	}
 	return ops, planFile, nil
-}
-
-func savedPlanOperations(pf *state.PlanFile) ([]string, error) {
-	var p planner.Plan
-	if err := jsonUnmarshal(pf.Plan, &p); err != nil {
-		return nil, fmt.Errorf("saved plan: %w", err)
-	}
-	var ops []string
-	for _, j := range p.Jobs {
-		ops = append(ops, j.Operation)
-	}
-	return ops, nil
 }
 
 // confirm asks on a terminal, like Terraform; without one it refuses, so

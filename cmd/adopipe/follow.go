@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/workspace"
+	"github.com/adopipe/adopipe/internal/termview"
 )
 
 // follow streams each job's logs until it ends and returns the exit status
@@ -27,7 +26,7 @@ func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Con
 		if view.asJSON {
 			return &jsonLogWriter{view: view, op: op}
 		}
-		return &prefixWriter{w: a.stdout, prefix: jobLogPrefix(n, op), mu: &mu}
+		return &termview.PrefixWriter{W: a.stdout, Prefix: jobLogPrefix(n, op), Mu: &mu}
 	})
 	code := exitOK
 	for _, e := range ends {
@@ -44,37 +43,6 @@ func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Con
 	return code
 }
 
-// prefixWriter labels every line, so interleaved logs stay readable.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-	mu     *sync.Mutex
-	mid    bool
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.prefix == "" {
-		return p.w.Write(b)
-	}
-	var sb strings.Builder
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if line == "" {
-			continue
-		}
-		if !p.mid {
-			sb.WriteString(p.prefix)
-		}
-		sb.WriteString(line)
-		p.mid = !strings.HasSuffix(line, "\n")
-	}
-	if _, err := io.WriteString(p.w, sb.String()); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
 // jsonLogWriter turns log output into "job_log" events.
 type jsonLogWriter struct {
 	view *applyView
@@ -85,5 +53,3 @@ func (j *jsonLogWriter) Write(b []byte) (int, error) {
 	j.view.json("job_log", map[string]any{"name": j.op, "text": string(b)})
 	return len(b), nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

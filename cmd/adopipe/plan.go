@@ -1,11 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
-	"github.com/adopipe/adopipe/internal/state"
-	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/internal/buildinfo"
+
 	"github.com/spf13/cobra"
 )
 
@@ -27,11 +26,7 @@ wheel and per job:
 It builds, uploads and submits nothing. With --out the plan is saved for
 "adopipe apply FILE", which refuses it once the state or any input changed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.project(sf, "adopipe plan", a.warnEvents)
-			if err != nil {
-				return err
-			}
-			s, err := p.Open(cmd.Context())
+			p, s, err := a.open(cmd.Context(), sf, "adopipe plan", a.warnEvents)
 			if err != nil {
 				return err
 			}
@@ -41,7 +36,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 				return err
 			}
 			if out != "" {
-				if err := savePlan(out, plan, s.State); err != nil {
+				if err := s.SavePlan(out, plan, buildinfo.Read().Version); err != nil {
 					return err
 				}
 			}
@@ -67,18 +62,4 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 	f.StringVar(&out, "out", "", "save the plan to `FILE` for adopipe apply")
 	f.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when something would, 1 on error")
 	return cmd
-}
-
-func savePlan(path string, plan *planner.Plan, st *state.State) error {
-	raw, err := json.Marshal(plan)
-	if err != nil {
-		return err
-	}
-	return state.WritePlanFile(path, &state.PlanFile{
-		AdopipeVersion: version,
-		StateSerial:    st.Serial,
-		StateLineage:   st.Lineage,
-		InputsDigest:   plan.InputsDigest,
-		Plan:           raw,
-	})
 }

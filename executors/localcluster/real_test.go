@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/raytest"
 )
 
@@ -47,7 +49,7 @@ func start(t *testing.T, bin, dir string) *localcluster.Cluster {
 	t.Helper()
 	c, err := localcluster.Start(context.Background(), localcluster.Options{
 		RayBin: bin, StateDir: dir, NumCPUs: 1, ObjectStoreMemory: 128 << 20,
-		DieWithParent: true, Log: testWriter{t},
+		DieWithParent: true, Progress: func(e progress.Event) { t.Log(e.Message) },
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -58,13 +60,6 @@ func start(t *testing.T, bin, dir string) *localcluster.Cluster {
 		c.Stop(ctx)
 	})
 	return c
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func TestRealStartFindStop(t *testing.T) {
@@ -103,15 +98,14 @@ func TestRealStartFindStop(t *testing.T) {
 	// A running job must not outlive the head.
 	// A unique duration makes the job's sleep process easy to find.
 	marker := fmt.Sprintf("600.%09d", time.Now().UnixNano()%1e9)
-	jobBody := fmt.Sprintf(`{"entrypoint": "sleep %s"}`, marker)
-	resp, err := http.Post(c.Address+"/api/jobs/", "application/json", strings.NewReader(jobBody))
+	// Submitted as adopipe does (rayjobs retries while a loaded head's
+	// job agent is not up yet).
+	rc, err := rayjobs.New(rayjobs.Config{Address: c.Address, Retries: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("submitting a job: %s %s", resp.Status, b)
+	if _, _, err := rc.Submit(context.Background(), rayjobs.SubmitRequest{Entrypoint: "sleep " + marker, SubmissionID: "localcluster-realtest-" + marker}); err != nil {
+		t.Fatalf("submitting a job: %v", err)
 	}
 	waitFor(t, "the job's process", func() bool { return len(procsWith(marker)) > 0 })
 

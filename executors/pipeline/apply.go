@@ -13,6 +13,7 @@ import (
 	"github.com/adopipe/adopipe/executors/stage"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -31,7 +32,7 @@ type Options struct {
 	Connector   *Connector
 	// Events receives progress; it may be called from several goroutines
 	// but never concurrently.
-	Events func(Event)
+	Events progress.Func
 	// BeforeSubmit runs just before a job is submitted, with the cluster
 	// connected; watch uses it to apply on_change to the previous job. An
 	// error skips the submission.
@@ -121,15 +122,14 @@ func Apply(ctx context.Context, opts Options) (*Outcome, error) {
 	return &r.out, errors.Join(errs...)
 }
 
-func (r *runner) emit(e Event) {
-	if r.Events != nil {
-		r.Events(e)
-	}
+func (r *runner) emit(e progress.Event) {
+	r.Events.Emit(e)
 }
 
-// save records the state; called with r.mu held.
+// save records the state, refusing if it would hold a sensitive value;
+// called with r.mu held.
 func (r *runner) save() error {
-	return state.Save(r.StatePath, r.State)
+	return state.Save(r.StatePath, r.State, r.Config.SensitiveValues())
 }
 
 // buildWheels builds the wheels the plan marks, in parallel, and takes the
@@ -174,18 +174,18 @@ func (r *runner) buildWheels(ctx context.Context) {
 		defer r.mu.Unlock()
 		switch e.Kind {
 		case wheelbuild.EventStart:
-			r.emit(Event{Type: EventBuildStart, Name: e.Name, LogPath: e.LogPath})
+			r.emit(progress.Event{Type: progress.EventBuildStart, Name: e.Name, LogPath: e.LogPath})
 		case wheelbuild.EventFailed:
 			r.failed[e.Name] = e.Err
-			r.emit(Event{Type: EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Error: e.Err.Error()})
+			r.emit(progress.Event{Type: progress.EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Error: e.Err.Error()})
 		case wheelbuild.EventDone:
 			if err := r.recordBuilt(steps[e.Name], e.Result); err != nil {
 				r.failed[e.Name] = err
-				r.emit(Event{Type: EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, Error: err.Error()})
+				r.emit(progress.Event{Type: progress.EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, Error: err.Error()})
 				return
 			}
 			r.out.Built++
-			r.emit(Event{Type: EventBuildDone, Name: e.Name, Wheel: e.Result.FileName, Elapsed: e.Elapsed, LogPath: e.LogPath})
+			r.emit(progress.Event{Type: progress.EventBuildDone, Name: e.Name, Wheel: e.Result.FileName, Elapsed: e.Elapsed, LogPath: e.LogPath})
 		}
 	})
 }
@@ -193,7 +193,7 @@ func (r *runner) buildWheels(ctx context.Context) {
 // recordBuilt moves a fresh wheel into the cache and records it; called
 // with r.mu held.
 func (r *runner) recordBuilt(step planner.WheelStep, res wheelbuild.Result) error {
-	defer os.RemoveAll(filepath.Dir(res.WheelPath))
+	defer res.Cleanup()
 	path, sha, err := r.Cache.Put(step.Fingerprint, res.WheelPath)
 	if err != nil {
 		return fmt.Errorf("caching the wheel: %w", err)
@@ -226,7 +226,7 @@ func (r *runner) useCached(step planner.WheelStep) error {
 	defer r.mu.Unlock()
 	r.wheels[step.Name] = stage.Wheel{Path: path, FileName: filepath.Base(path), SHA256: sha}
 	r.out.Cached++
-	r.emit(Event{Type: EventCached, Name: step.Name, Wheel: filepath.Base(path)})
+	r.emit(progress.Event{Type: progress.EventCached, Name: step.Name, Wheel: filepath.Base(path)})
 	if prev := r.State.Plugins[step.Name]; prev.Fingerprint != step.Fingerprint || prev.Wheel.SHA256 != sha {
 		rec := state.WheelRecord{FileName: filepath.Base(path), SHA256: sha}
 		if info, err := wheelbuild.InspectWheel(path); err == nil {

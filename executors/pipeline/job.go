@@ -9,6 +9,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -95,7 +96,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	wheels, err := r.jobWheels(job.Spec.WheelNames())
 	if err != nil {
 		jo.Err = err
-		r.emitLocked(Event{Type: EventSkipped, Name: job.Operation, Error: err.Error()})
+		r.emitLocked(progress.Event{Type: progress.EventSkipped, Name: job.Operation, Error: err.Error()})
 		return jo
 	}
 
@@ -127,9 +128,9 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		jo.Err = err
 		return jo
 	}
-	r.emitLocked(Event{Type: EventStaged, Name: job.Operation, Message: fmt.Sprintf("%s, %d files, %.1f MiB", dir, len(staged.Files), float64(staged.TotalBytes)/(1<<20))})
+	r.emitLocked(progress.Event{Type: progress.EventStaged, Name: job.Operation, Message: fmt.Sprintf("%s, %d files, %.1f MiB", dir, len(staged.Files), float64(staged.TotalBytes)/(1<<20))})
 	for _, w := range staged.Warnings {
-		r.emitLocked(Event{Type: EventLog, Name: job.Operation, Message: "warning: " + w})
+		r.emitLocked(progress.Event{Type: progress.EventLog, Name: job.Operation, Message: "warning: " + w})
 	}
 
 	uri, uploaded, err := conn.Client.UploadPackage(ctx, dir, nil)
@@ -141,7 +142,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	if uploaded {
 		msg = "uploaded " + uri
 	}
-	r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: msg})
+	r.emitLocked(progress.Event{Type: progress.EventUpload, Name: job.Operation, Message: msg})
 	var pyModules []string
 	for _, m := range staged.RuntimeEnv.PyModules {
 		muri, uploaded, err := conn.Client.UploadPackage(ctx, filepath.Join(dir, filepath.FromSlash(m)), nil)
@@ -150,7 +151,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 			return jo
 		}
 		if uploaded {
-			r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: "uploaded " + m + " as " + muri})
+			r.emitLocked(progress.Event{Type: progress.EventUpload, Name: job.Operation, Message: "uploaded " + m + " as " + muri})
 		}
 		pyModules = append(pyModules, muri)
 	}
@@ -182,7 +183,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	if err := r.save(); err != nil {
 		jo.Err = fmt.Errorf("job %s was submitted but the state could not be saved (a retried apply finds it by its id): %w", id, err)
 	}
-	r.emit(Event{Type: EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
+	r.emit(progress.Event{Type: progress.EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
 	return jo
 }
 
@@ -195,7 +196,7 @@ func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
 	var wheels []stage.Wheel
 	for _, name := range names {
 		if err, failed := r.failed[name]; failed {
-			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, FirstLine(err.Error())))
+			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, progress.FirstLine(err.Error())))
 			continue
 		}
 		w, ok := r.wheels[name]
@@ -211,7 +212,7 @@ func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
 	return wheels, nil
 }
 
-func (r *runner) emitLocked(e Event) {
+func (r *runner) emitLocked(e progress.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(e)

@@ -2,6 +2,10 @@ package stage
 
 import (
 	"archive/zip"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -119,14 +123,14 @@ func TestLayoutModules(t *testing.T) {
 
 	// The working directory's package does not change when only the
 	// unpacked wheel does: a plugin edit uploads the module, not the job.
-	before, err := rayjobs.PackageName(dir, nil)
+	before, err := workingDirURI(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, mod[0], "plug", "__init__.py"), []byte("VALUE = 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if after, err := rayjobs.PackageName(dir, nil); err != nil || after != before {
+	if after, err := workingDirURI(dir); err != nil || after != before {
 		t.Errorf("working dir package %s -> %s (%v): py_modules/ is uploaded with it", before, after, err)
 	}
 }
@@ -155,4 +159,21 @@ func TestRequiresDist(t *testing.T) {
 			t.Errorf("requirementName(%q) = %q, want %q", req, got, name)
 		}
 	}
+}
+
+// workingDirURI is the package URI the Jobs client gives dir as a working
+// directory: a fake cluster that already holds every package answers the
+// client's lookup, so nothing is uploaded.
+func workingDirURI(dir string) (string, error) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	c, err := rayjobs.New(rayjobs.Config{Address: srv.URL})
+	if err != nil {
+		return "", err
+	}
+	uri, uploaded, err := c.UploadPackage(context.Background(), dir, nil)
+	if uploaded {
+		return "", fmt.Errorf("uploaded %s although the cluster has it", uri)
+	}
+	return uri, err
 }

@@ -16,13 +16,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/digest"
 	"github.com/adopipe/adopipe/manifest"
@@ -31,10 +31,6 @@ import (
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
 // unpacked working directory. It must reach Ray untouched.
 const WorkingDirVar = "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}"
-
-// UploadLimit is Ray's size limit for one uploaded package (the working
-// directory zip).
-const UploadLimit = 100 << 20
 
 // Names of the generated files in the job directory.
 const (
@@ -92,11 +88,9 @@ type Spec struct {
 	Config map[string]any
 }
 
-// SizedFile is a staged file and its size.
-type SizedFile struct {
-	Path string // relative, slash-separated
-	Size int64
-}
+// SizedFile is a staged file and its size, as rayjobs reports the files
+// of an oversized package.
+type SizedFile = rayjobs.FileSize
 
 // Result describes a staged job directory.
 type Result struct {
@@ -123,10 +117,6 @@ type RuntimeEnvSpec struct {
 	Config    map[string]any    `json:"config,omitempty"`
 	EnvVars   map[string]string `json:"env_vars,omitempty"`
 }
-
-// DefaultEnv returns the recipe's recommended job environment, as the
-// manifest defines it.
-func DefaultEnv() map[string]string { return maps.Clone(manifest.RecommendedEnv) }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
 func MergeEnv(layers ...map[string]string) map[string]string {
@@ -159,14 +149,14 @@ func prepare(spec Spec) (*prepared, error) {
 			w.FileName = filepath.Base(w.Path)
 		}
 		if _, err := wheelbuild.ParseWheelName(w.FileName); err != nil {
-			return nil, fmt.Errorf("stage: %w", err)
+			return nil, err
 		}
 		sum, err := digest.FileSHA256(w.Path)
 		if err != nil {
-			return nil, fmt.Errorf("stage: wheel %s: %w", w.FileName, err)
+			return nil, fmt.Errorf("wheel %s: %w", w.FileName, err)
 		}
 		if w.SHA256 != "" && !strings.EqualFold(w.SHA256, sum) {
-			return nil, fmt.Errorf("stage: wheel %s has sha256 %s, expected %s", w.Path, sum[:12], strings.ToLower(w.SHA256)[:min(12, len(w.SHA256))])
+			return nil, fmt.Errorf("wheel %s has sha256 %s, expected %s", w.Path, sum[:12], strings.ToLower(w.SHA256)[:min(12, len(w.SHA256))])
 		}
 		w.SHA256 = sum
 		key := WheelRelPath(sum, w.FileName)
@@ -179,7 +169,7 @@ func prepare(spec Spec) (*prepared, error) {
 	if spec.AdoVersion != "" {
 		for _, w := range p.wheels {
 			if wn, _ := wheelbuild.ParseWheelName(w.FileName); wheelbuild.NormalizeName(wn.Distribution) == "ado-core" {
-				return nil, fmt.Errorf("stage: both an ado-core wheel (%s) and ado version %q given; pick one", w.FileName, spec.AdoVersion)
+				return nil, fmt.Errorf("both an ado-core wheel (%s) and ado version %q given; pick one", w.FileName, spec.AdoVersion)
 			}
 		}
 	}
@@ -201,7 +191,7 @@ func prepare(spec Spec) (*prepared, error) {
 	p.spec.Entrypoint = args
 	for k := range spec.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, fmt.Errorf("stage: invalid environment variable name %q", k)
+			return nil, fmt.Errorf("invalid environment variable name %q", k)
 		}
 	}
 	return p, nil
@@ -279,17 +269,6 @@ func (p *prepared) runtimeEnv() RuntimeEnvSpec {
 	return rt
 }
 
-// RuntimeEnv returns the runtime environment Stage writes to
-// ray_runtime_env.yaml, for a Jobs API client to send as JSON. It hashes
-// wheels whose SHA256 is not given.
-func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
-	p, err := prepare(spec)
-	if err != nil {
-		return RuntimeEnvSpec{}, err
-	}
-	return p.runtimeEnv(), nil
-}
-
 // EntrypointArgs returns the job's command as arguments (the default ado
 // command when Spec.Entrypoint is empty).
 func EntrypointArgs(spec Spec) ([]string, error) {
@@ -297,7 +276,7 @@ func EntrypointArgs(spec Spec) ([]string, error) {
 		return append([]string(nil), spec.Entrypoint...), nil
 	}
 	if spec.Context == "" || spec.Operation == "" {
-		return nil, errors.New("stage: the default entrypoint (ado create operation) needs both a context and an operation file")
+		return nil, errors.New("the default entrypoint (ado create operation) needs both a context and an operation file")
 	}
 	c, o := spec.ContextName, spec.OperationName
 	if c == "" {
@@ -320,6 +299,14 @@ func EntrypointString(args []string) string { return ShlexJoin(args) }
 // existing dir is replaced only when it is empty or was staged before (it
 // holds ray_runtime_env.yaml).
 func Stage(dir string, spec Spec) (Result, error) {
+	res, err := stageDir(dir, spec)
+	if err != nil {
+		return Result{}, fmt.Errorf("stage: %w", err)
+	}
+	return res, nil
+}
+
+func stageDir(dir string, spec Spec) (Result, error) {
 	p, err := prepare(spec)
 	if err != nil {
 		return Result{}, err
@@ -338,15 +325,15 @@ func Stage(dir string, spec Spec) (Result, error) {
 
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".staging-")
 	if err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 
 	rt := p.runtimeEnv()
@@ -360,24 +347,20 @@ func Stage(dir string, spec Spec) (Result, error) {
 	for _, o := range plan {
 		n, err := o.do(tmp)
 		if err != nil {
-			return Result{}, fmt.Errorf("stage: %s: %w", o.dst, err)
+			return Result{}, fmt.Errorf("%s: %w", o.dst, err)
 		}
 		files = append(files, SizedFile{Path: o.dst, Size: n})
 		total += n
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	largest := append([]SizedFile(nil), files...)
-	sort.SliceStable(largest, func(i, j int) bool { return largest[i].Size > largest[j].Size })
-	if len(largest) > 5 {
-		largest = largest[:5]
-	}
-	if total > UploadLimit {
+	largest := rayjobs.LargestFiles(files, 5)
+	if rayjobs.OverUploadLimit(total) {
 		var parts []string
 		for _, f := range largest {
 			parts = append(parts, fmt.Sprintf("%s (%s)", f.Path, mib(f.Size)))
 		}
 		warnings = append(warnings, fmt.Sprintf("job directory is %s, above Ray's %s upload limit; largest files: %s",
-			mib(total), mib(UploadLimit), strings.Join(parts, ", ")))
+			mib(total), mib(rayjobs.MaxPackageSize), strings.Join(parts, ", ")))
 	}
 
 	if err := swapInto(tmp, dir); err != nil {
@@ -460,12 +443,12 @@ func (p *prepared) plan() ([]op, []string, error) {
 	taken := map[string]string{} // dst -> what
 	reserve := func(dst, what string) error {
 		if prev, ok := taken[dst]; ok {
-			return fmt.Errorf("stage: %s and %s both want %s in the job directory", prev, what, dst)
+			return fmt.Errorf("%s and %s both want %s in the job directory", prev, what, dst)
 		}
 		// A file may not sit where a directory is needed or vice versa.
 		for other, prev := range taken {
 			if strings.HasPrefix(dst, other+"/") || strings.HasPrefix(other, dst+"/") {
-				return fmt.Errorf("stage: %s (%s) and %s (%s) overlap in the job directory", prev, other, what, dst)
+				return fmt.Errorf("%s (%s) and %s (%s) overlap in the job directory", prev, other, what, dst)
 			}
 		}
 		taken[dst] = what
@@ -504,14 +487,14 @@ func (p *prepared) plan() ([]op, []string, error) {
 		}
 		dst, err := cleanDst(y.name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: %s name: %w", y.what, err)
+			return nil, nil, fmt.Errorf("%s name: %w", y.what, err)
 		}
 		st, err := os.Stat(y.src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: %s file: %w", y.what, err)
+			return nil, nil, fmt.Errorf("%s file: %w", y.what, err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, nil, fmt.Errorf("stage: %s file %s is not a regular file", y.what, y.src)
+			return nil, nil, fmt.Errorf("%s file %s is not a regular file", y.what, y.src)
 		}
 		if err := reserve(dst, y.what+" file"); err != nil {
 			return nil, nil, err
@@ -525,11 +508,11 @@ func (p *prepared) plan() ([]op, []string, error) {
 		}
 		dst, err := cleanDst(d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: file %s: %w", f.Src, err)
+			return nil, nil, fmt.Errorf("file %s: %w", f.Src, err)
 		}
 		for _, r := range []string{WheelsDir, ModulesDir} {
 			if dst == r || strings.HasPrefix(dst, r+"/") {
-				return nil, nil, fmt.Errorf("stage: file %s: %s/ is reserved for wheels", f.Src, r)
+				return nil, nil, fmt.Errorf("file %s: %s/ is reserved for staged packages", f.Src, r)
 			}
 		}
 		fops, err := treeOps(f.Src, dst)
@@ -557,7 +540,7 @@ func cleanDst(d string) (string, error) {
 	}
 	for _, part := range strings.Split(s, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("destination %q must not contain ..", d)
+			return "", fmt.Errorf("destination %q must not contain .. components", d)
 		}
 	}
 	c := path.Clean(s)
@@ -573,14 +556,14 @@ func cleanDst(d string) (string, error) {
 func treeOps(src, dst string) ([]op, error) {
 	st, err := os.Stat(src)
 	if err != nil {
-		return nil, fmt.Errorf("stage: file: %w", err)
+		return nil, fmt.Errorf("file: %w", err)
 	}
 	if !st.IsDir() {
 		if filepath.Base(src) == ".git" {
-			return nil, fmt.Errorf("stage: refusing to stage %s (a .git file)", src)
+			return nil, fmt.Errorf("refusing to stage %s (a .git file)", src)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("stage: %s is not a regular file or directory", src)
+			return nil, fmt.Errorf("%s is not a regular file or directory", src)
 		}
 		return []op{{dst: dst, src: src, mode: st.Mode().Perm()}}, nil
 	}
@@ -593,7 +576,7 @@ func treeOps(src, dst string) ([]op, error) {
 		target := path.Join(dst, filepath.ToSlash(rel))
 		if d.IsDir() {
 			if why := forbiddenDir(p); why != "" {
-				return fmt.Errorf("stage: refusing to stage %s: %s", p, why)
+				return fmt.Errorf("refusing to stage %s: %s", p, why)
 			}
 			if d.Name() == "__pycache__" {
 				return filepath.SkipDir
@@ -605,10 +588,10 @@ func treeOps(src, dst string) ([]op, error) {
 			return err
 		}
 		if info.IsDir() {
-			return fmt.Errorf("stage: %s is a symlink to a directory; stage the directory itself", p)
+			return fmt.Errorf("%s is a symlink to a directory; stage the directory itself", p)
 		}
 		if !info.Mode().IsRegular() {
-			return fmt.Errorf("stage: %s is not a regular file", p)
+			return fmt.Errorf("%s is not a regular file", p)
 		}
 		ops = append(ops, op{dst: target, src: p, mode: info.Mode().Perm()})
 		return nil
@@ -647,19 +630,19 @@ func checkReplaceable(dir string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("stage: %s exists and is not a directory", dir)
+		return fmt.Errorf("%s exists and is not a directory", dir)
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if len(ents) == 0 || fileExistsAt(filepath.Join(dir, RuntimeEnvFile)) {
 		return nil
 	}
-	return fmt.Errorf("stage: refusing to replace %s: it is not empty and was not staged by adopipe (no %s)", dir, RuntimeEnvFile)
+	return fmt.Errorf("refusing to replace %s: it is not empty and was not staged by adopipe (no %s)", dir, RuntimeEnvFile)
 }
 
 // swapInto renames the staged tmp dir to dir, moving a previous dir aside
@@ -669,14 +652,14 @@ func swapInto(tmp, dir string) error {
 	if _, err := os.Lstat(dir); err == nil {
 		old = filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old-"+randHex())
 		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("stage: move previous %s aside: %w", dir, err)
+			return fmt.Errorf("move previous %s aside: %w", dir, err)
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
 			_ = os.Rename(old, dir) // put the previous one back
 		}
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if old != "" {
 		_ = os.RemoveAll(old)

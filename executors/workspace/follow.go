@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // followPoll is how often a followed job's status is polled once its log
@@ -65,7 +67,7 @@ func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipel
 		if info, done, err := s.replayEnded(ctx, c, j, logs); done || err != nil {
 			end.Status, end.Err = info.Status, err
 			if err == nil {
-				s.emit(pipeline.Event{Type: pipeline.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: pipeline.FirstLine(info.Message)})
+				s.emit(progress.Event{Type: progress.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: progress.FirstLine(info.Message)})
 			}
 			return end
 		}
@@ -78,7 +80,7 @@ func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipel
 		return end
 	}
 	end.Status = info.Status
-	s.emit(pipeline.Event{Type: pipeline.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: pipeline.FirstLine(info.Message)})
+	s.emit(progress.Event{Type: progress.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: progress.FirstLine(info.Message)})
 	return end
 }
 
@@ -101,7 +103,7 @@ func (s *Session) replayEnded(ctx context.Context, c *rayjobs.Client, j pipeline
 	if logs == nil {
 		return info, true, nil
 	}
-	s.emit(pipeline.Event{Type: pipeline.EventLog, Name: j.Operation, JobID: j.JobID,
+	s.emit(progress.Event{Type: progress.EventLog, Name: j.Operation, JobID: j.JobID,
 		Message: fmt.Sprintf("nothing new to run: job %s ended (%s) before this apply; its logs, from that earlier run:", j.JobID, info.Status)})
 	text, err := c.Logs(ctx, j.JobID)
 	if err != nil {
@@ -121,8 +123,9 @@ func (s *Session) replayEnded(ctx context.Context, c *rayjobs.Client, j pipeline
 }
 
 // followJob streams a job's logs to logs (unless nil) and polls it until it
-// ends, calling record with each new status it sees; it returns the job's
-// last details.
+// ends, calling record with each new status it sees (again at the next
+// poll while record answers errBusy); it returns the job's last details
+// once its final status is recorded.
 func (p *Project) followJob(ctx context.Context, c *rayjobs.Client, op, id string, logs io.Writer, record func(status string) error) (rayjobs.JobInfo, error) {
 	if logs != nil {
 		if err := c.TailLogs(ctx, id, logs); err != nil && ctx.Err() == nil {
@@ -131,19 +134,22 @@ func (p *Project) followJob(ctx context.Context, c *rayjobs.Client, op, id strin
 	}
 	t := time.NewTicker(followPoll)
 	defer t.Stop()
-	var last rayjobs.Status
+	var recorded rayjobs.Status
 	for {
 		info, err := c.Job(ctx, id)
 		if err != nil {
 			return info, err
 		}
-		if info.Status != last {
-			last = info.Status
-			if err := record(string(info.Status)); err != nil {
+		if info.Status != recorded {
+			err := record(string(info.Status))
+			if !errors.Is(err, errBusy) {
+				recorded = info.Status
+			}
+			if err != nil && !errors.Is(err, errBusy) {
 				p.warn("job %s: could not record its status %s: %v", op, info.Status, err)
 			}
 		}
-		if info.Status.IsTerminal() {
+		if info.Status.IsTerminal() && recorded == info.Status {
 			return info, nil
 		}
 		select {

@@ -33,21 +33,14 @@ type Session struct {
 // Open locks the state (unless the policy is off) and loads it, for a
 // command that writes it. Close releases the lock.
 func (p *Project) Open(ctx context.Context) (*Session, error) {
-	s := &Session{Project: p, unlock: func() error { return nil }}
-	if p.opts.Lock {
-		unlock, err := state.Lock(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
-		if err != nil {
-			return nil, err
-		}
-		s.unlock, s.held = unlock, true
+	if !p.opts.Lock {
+		return p.Read()
 	}
-	st, err := state.Load(p.StatePath)
+	st, unlock, err := state.LoadLocked(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
 	if err != nil {
-		_ = s.unlock()
 		return nil, err
 	}
-	s.State = st
-	return s, nil
+	return &Session{Project: p, State: st, held: true, unlock: unlock}, nil
 }
 
 // Read loads the state without taking the lock, for a command that only
@@ -94,7 +87,7 @@ func (s *Session) RecordStatus(ctx context.Context, op, jobID, status string) er
 		return nil
 	}
 	if s.held {
-		return state.Save(s.StatePath, s.State)
+		return state.Save(s.StatePath, s.State, s.Config.SensitiveValues())
 	}
 	err := s.recordBriefly(ctx, op, jobID, status)
 	if errors.Is(err, errBusy) {
@@ -127,7 +120,7 @@ func (p *Project) recordBriefly(ctx context.Context, op, jobID, status string) e
 	if !setStatus(fresh, op, jobID, status) {
 		return nil
 	}
-	return state.Save(p.StatePath, fresh)
+	return state.Save(p.StatePath, fresh, p.Config.SensitiveValues())
 }
 
 // setStatus reports whether it changed st.
