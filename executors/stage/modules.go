@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
@@ -89,6 +90,8 @@ func openModuleWheel(w Wheel) (m *moduleWheel, why string, err error) {
 	if distInfo == "" {
 		return nil, "", fmt.Errorf("wheel %s has no .dist-info directory", w.FileName)
 	}
+	sort.Strings(m.tops) // the YAML's order, whatever the zip's
+
 	read := func(name string) string {
 		for _, f := range zr.File {
 			if f.Name == distInfo+"/"+name {
