@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,6 +59,10 @@ type Request struct {
 	// on its cluster (a local head that stopped or restarted since), and
 	// why: such a job is submitted again. It must only look, never act.
 	JobLost func(op *manifest.Operation, rec state.OperationState) (reason string, lost bool)
+	// Replace names operations whose recorded job is submitted again
+	// under a new id even when its inputs did not change (Terraform's
+	// -replace): the way to rerun a FAILED or STOPPED job.
+	Replace []string
 }
 
 // source is one wheel to build from a checkout.
@@ -71,6 +76,9 @@ type source struct {
 func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	ops, err := selectOperations(req.Config, req.Operations)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkReplace(req.Replace, ops); err != nil {
 		return nil, err
 	}
 	sources := wheelSources(req.Config, ops)
@@ -178,34 +186,69 @@ func jobStep(req Request, op *manifest.Operation, spec JobSpec, plan *Plan) JobS
 		Spec:         spec,
 	}
 	prev, submitted := st.Operations[op.Name]
+	if !submitted {
+		step.Action = ActionSubmit
+		step.Reason = "never submitted"
+		return step
+	}
+	step.PreviousJobID = prev.JobID
+	step.LastStatus = prev.Status
+	// A job that runs again follows the one recorded, so its id also
+	// depends on that job: going back to inputs submitted before (A, B,
+	// then A again) or replacing a job gets a new id, and a resumed apply
+	// still computes the same id (the state records the new job only once
+	// Ray accepted it).
+	next := SubmissionID(op.Name, chainDigest(digest, prev.JobID))
+	unchanged := prev.InputDigest == digest
 	lostReason, lost := "", false
-	if submitted && prev.InputDigest == digest && req.JobLost != nil {
+	if unchanged && req.JobLost != nil {
 		lostReason, lost = req.JobLost(op, prev)
 	}
 	switch {
 	case lost:
-		step.Action = ActionSubmit
-		step.PreviousJobID = prev.JobID
+		step.Action, step.SubmissionID = ActionSubmit, next
 		step.Reason = "submitted before as " + prev.JobID + ", but " + lostReason
-		step.SubmissionID = SubmissionID(op.Name, chainDigest(digest, prev.JobID))
-	case submitted && prev.InputDigest == digest:
+	case unchanged && slices.Contains(req.Replace, op.Name):
+		step.Action, step.SubmissionID, step.Replace = ActionSubmit, next, true
+		step.Reason = "replacing " + prev.JobID + lastSeen(prev.Status) + ", as asked"
+	case unchanged:
 		step.Action = ActionSubmitted
-		step.PreviousJobID = prev.JobID
-		step.Reason = "already submitted as " + prev.JobID
-	case submitted:
-		step.Action = ActionSubmit
-		step.PreviousJobID = prev.JobID
-		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, spec.Inputs(), plan, spec.WheelNames())
-		// Going back to inputs submitted before (A, B, then A again) must
-		// run again, so the id also depends on the job it follows. A
-		// resumed apply still computes the same id: the state records the
-		// new job only once Ray accepted it.
-		step.SubmissionID = SubmissionID(op.Name, chainDigest(digest, prev.JobID))
+		step.Reason = "already submitted as " + prev.JobID + lastSeen(prev.Status)
+		if rerunnable(prev.Status) {
+			step.Reason += "; --replace " + op.Name + " submits it again"
+		}
 	default:
-		step.Action = ActionSubmit
-		step.Reason = "never submitted"
+		step.Action, step.SubmissionID = ActionSubmit, next
+		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, spec.Inputs(), plan, spec.WheelNames())
 	}
 	return step
+}
+
+// lastSeen says what a recorded job's status was when last seen.
+func lastSeen(status string) string {
+	if status == "" {
+		return ""
+	}
+	return ", last seen " + status
+}
+
+// rerunnable reports whether a job with that status ended without
+// succeeding, so rerunning its unchanged inputs makes sense.
+func rerunnable(status string) bool { return status == "FAILED" || status == "STOPPED" }
+
+// checkReplace refuses a replacement of an operation the plan does not
+// cover: it would silently do nothing.
+func checkReplace(replace []string, ops []*manifest.Operation) error {
+	for _, name := range replace {
+		if !slices.ContainsFunc(ops, func(op *manifest.Operation) bool { return op.Name == name }) {
+			var planned []string
+			for _, op := range ops {
+				planned = append(planned, op.Name)
+			}
+			return fmt.Errorf("--replace %s: %q is not among the planned operations (%s); plan it too or drop --replace", name, name, strings.Join(planned, ", "))
+		}
+	}
+	return nil
 }
 
 // describeInputChanges names what differs from the last submission, using

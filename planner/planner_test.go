@@ -295,3 +295,48 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 		t.Errorf("the wheel is rebuilt: %+v", again.Wheels[0])
 	}
 }
+
+// A FAILED job with unchanged inputs is planned as submitted, showing its
+// last status; --replace submits it again under a new, stable id.
+func TestPlanReplace(t *testing.T) {
+	f := newFixture(t)
+	first := f.plan("solo")
+	f.apply(first)
+	rec := f.st.Operations["solo"]
+	rec.Status = "FAILED"
+	f.st.Operations["solo"] = rec
+	j := f.plan("solo").Jobs[0]
+	want := "already submitted as " + rec.JobID + ", last seen FAILED; --replace solo submits it again"
+	if j.Action != ActionSubmitted || j.Reason != want || j.LastStatus != "FAILED" {
+		t.Fatalf("job step = %+v\nwant reason %q", j, want)
+	}
+
+	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	replace := func(ops ...string) (*Plan, error) {
+		return New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: ops, Replace: []string{"solo"}})
+	}
+	p, err := replace("solo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = p.Jobs[0]
+	if j.Action != ActionSubmit || !j.Replace || j.SubmissionID == rec.JobID || j.Reason != "replacing "+rec.JobID+", last seen FAILED, as asked" {
+		t.Fatalf("replaced job step = %+v", j)
+	}
+	if again, _ := replace("solo"); again.Jobs[0].SubmissionID != j.SubmissionID {
+		t.Errorf("a retried replace gets another id: %s then %s", j.SubmissionID, again.Jobs[0].SubmissionID)
+	}
+	if p.Wheels[0].Action != ActionCached {
+		t.Errorf("replacing a job rebuilds its wheel: %+v", p.Wheels[0])
+	}
+	// Once the replacement is recorded, a plain plan has nothing to do.
+	f.apply(p)
+	if j := f.plan("solo").Jobs[0]; j.Action != ActionSubmitted || j.PreviousJobID != p.Jobs[0].SubmissionID {
+		t.Errorf("after the replacement = %+v", j)
+	}
+	// Replacing an operation the plan does not cover is refused.
+	if _, err := replace("op"); err == nil || !strings.Contains(err.Error(), `"solo" is not among the planned operations (op)`) {
+		t.Errorf("err = %v", err)
+	}
+}

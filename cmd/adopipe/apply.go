@@ -20,6 +20,7 @@ const exitStopped = 4
 
 type applyFlags struct {
 	sf          stateFlags
+	pf          planFlags
 	autoApprove bool
 	follow      bool
 	asJSON      bool
@@ -34,7 +35,9 @@ func (a *app) applyCommand() *cobra.Command {
 		Long: `Apply plans (or takes a plan saved by "adopipe plan --out"), asks for
 confirmation, brings up the cluster connection (a local Ray head or a
 kept-alive port-forward), builds the changed wheels in parallel, stages each
-job directory, uploads it and submits the job through Ray's Jobs API. Every
+job directory, uploads it and submits the job through Ray's Jobs API.
+--replace OPERATION submits an operation's job again under a new id although
+its inputs did not change (to rerun a FAILED or STOPPED job). Every
 completed step is recorded in the state, so an interrupted apply resumes
 without submitting anything twice.
 
@@ -45,6 +48,7 @@ With --follow it streams the jobs' logs and exits with their result:
 		},
 	}
 	af.sf.register(cmd)
+	af.pf.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&af.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	f.BoolVar(&af.follow, "follow", false, "stream the jobs' logs until they end and exit with their result")
@@ -78,11 +82,14 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		if saved, err = state.ReadPlanFile(planFile); err != nil {
 			return err
 		}
-		if ops, err = savedPlanOperations(saved); err != nil {
+		if len(af.pf.replace) > 0 {
+			return fmt.Errorf("%s is a saved plan: it already says what to replace; drop --replace", planFile)
+		}
+		if ops, af.pf.replace, err = savedPlanOperations(saved); err != nil {
 			return err
 		}
 	}
-	plan, err := s.Plan(ctx, p.NewPlanner(), ops)
+	plan, err := s.Plan(ctx, p.NewPlanner(), af.pf.options(ops))
 	if err != nil {
 		return err
 	}
@@ -142,16 +149,20 @@ func splitPlanFile(args []string) (ops []string, planFile string, err error) {
 	return ops, planFile, nil
 }
 
-func savedPlanOperations(pf *state.PlanFile) ([]string, error) {
+// savedPlanOperations returns the operations a saved plan covers and
+// those it replaces.
+func savedPlanOperations(pf *state.PlanFile) (ops, replace []string, err error) {
 	var p planner.Plan
 	if err := jsonUnmarshal(pf.Plan, &p); err != nil {
-		return nil, fmt.Errorf("saved plan: %w", err)
+		return nil, nil, fmt.Errorf("saved plan: %w", err)
 	}
-	var ops []string
 	for _, j := range p.Jobs {
 		ops = append(ops, j.Operation)
+		if j.Replace {
+			replace = append(replace, j.Operation)
+		}
 	}
-	return ops, nil
+	return ops, replace, nil
 }
 
 // confirm asks on a terminal, like Terraform; without one it refuses, so

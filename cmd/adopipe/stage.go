@@ -8,6 +8,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
 )
@@ -38,7 +39,7 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 				return err
 			}
 			defer s.Close()
-			plan, err := s.Plan(ctx, p.NewPlanner(), args)
+			plan, err := s.Plan(ctx, p.NewPlanner(), workspace.PlanOptions{Operations: args})
 			if err != nil {
 				return err
 			}

@@ -63,11 +63,20 @@ func (p *Project) Read() (*Session, error) {
 // Close releases the lock, if held.
 func (s *Session) Close() error { return s.unlock() }
 
-// Plan plans the named operations (all when none) against this state,
-// resubmitting jobs lost with their local head, and keeps the planner's
-// caches (a failure to is a warning: they are only caches).
-func (s *Session) Plan(ctx context.Context, pl *planner.Planner, ops []string) (*planner.Plan, error) {
-	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: ops, JobLost: s.JobLost})
+// PlanOptions say what to plan.
+type PlanOptions struct {
+	// Operations selects operations by name; empty means all.
+	Operations []string
+	// Replace names operations whose job is submitted again although its
+	// inputs did not change.
+	Replace []string
+}
+
+// Plan plans the selected operations against this state, resubmitting
+// jobs lost with their local head, and keeps the planner's caches (a
+// failure to is a warning: they are only caches).
+func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, JobLost: s.JobLost})
 	if err != nil {
 		return nil, err
 	}
