@@ -52,9 +52,12 @@ func (v *applyView) event(e pipeline.Event) {
 		v.json(e.Type, m)
 		return
 	}
-	if e.Type == pipeline.EventWarning {
+	switch e.Type {
+	case pipeline.EventWarning:
 		v.a.warn("%s", e.Message)
 		return
+	case pipeline.EventClusterFailed:
+		return // the apply's error says it, once
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -67,6 +70,9 @@ func (v *applyView) event(e pipeline.Event) {
 			return
 		case pipeline.EventBuildDone:
 			v.live.update(e.Name, "built "+e.Wheel, true)
+			return
+		case pipeline.EventBuildCancelled:
+			v.live.update(e.Name, "cancelled", true)
 			return
 		case pipeline.EventBuildFailed:
 			v.live.update(e.Name, "FAILED", true)
@@ -84,6 +90,8 @@ func (v *applyView) event(e pipeline.Event) {
 		fmt.Fprintf(w, "wheel %s: built %s in %.1fs\n", e.Name, e.Wheel, secs)
 	case pipeline.EventBuildFailed:
 		fmt.Fprintf(w, "wheel %s: FAILED after %.1fs: %s\n", e.Name, secs, e.Error)
+	case pipeline.EventBuildCancelled:
+		fmt.Fprintf(w, "wheel %s: cancelled: %s\n", e.Name, e.Message)
 	case pipeline.EventCached:
 		fmt.Fprintf(w, "wheel %s: cached %s\n", e.Name, e.Wheel)
 	case pipeline.EventSkipped:

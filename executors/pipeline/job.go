@@ -85,19 +85,19 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		return jo
 	}
 
+	conn, err := r.connection(ctx, op.Cluster)
+	if err != nil {
+		jo.Err = err
+		return jo
+	}
+	jo.conn, jo.Address = conn, conn.Client.Address()
+
 	wheels, err := r.jobWheels(job.Spec.WheelNames())
 	if err != nil {
 		jo.Err = err
 		r.emitLocked(Event{Type: EventSkipped, Name: job.Operation, Error: err.Error()})
 		return jo
 	}
-
-	conn, err := r.Connector.Connect(ctx, op.Cluster)
-	if err != nil {
-		jo.Err = err
-		return jo
-	}
-	jo.conn, jo.Address = conn, conn.Client.Address()
 
 	if r.BeforeSubmit != nil {
 		if err := r.BeforeSubmit(ctx, job, conn); err != nil {
