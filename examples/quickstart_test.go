@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // Deadlines. A job takes 40-90 s on a 2-core machine (the first one on a
@@ -80,9 +81,7 @@ type quickstart struct {
 // TestQuickstart runs the five checks of issue 7 in order on one copy of
 // the quickstart: each step builds on the state the previous one left.
 func TestQuickstart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real tier: starts a Ray head and runs four Ray jobs (several minutes)")
-	}
+	testgate.Real(t, "starts a Ray head and runs four Ray jobs, several minutes")
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
@@ -241,7 +240,7 @@ func newQuickstart(t *testing.T) *quickstart {
 	binDir := filepath.Dir(py)
 	ado := filepath.Join(binDir, "ado")
 	if _, err := os.Stat(ado); err != nil {
-		raytest.Missing(t, "ado not found at %s", ado)
+		testgate.Missing(t, "ado not found at %s", ado)
 	}
 	root := raytest.RepoRoot()
 	base := t.TempDir()

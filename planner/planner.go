@@ -32,6 +32,10 @@ type Planner struct {
 
 	statCache *fingerprint.StatCache
 	listings  []fingerprint.Listing // new fingerprints to keep for later diffs
+	// keep lists the fingerprints whose listings a later plan may diff
+	// against: the ones the state records as built, and the ones just
+	// computed (they are recorded once built). Nil until a Plan.
+	keep []string
 }
 
 // New returns a Planner working in workDir, loading its stat cache.
@@ -104,11 +108,15 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 
 	plan := &Plan{}
 	fps := map[string]string{}
+	for _, ps := range req.State.Plugins {
+		p.keep = append(p.keep, ps.Fingerprint)
+	}
 	for i, s := range sources {
 		step := p.wheelStep(s, results[i], req.State)
 		plan.Wheels = append(plan.Wheels, step)
 		fps[s.name] = step.Fingerprint
 		p.listings = append(p.listings, results[i].Listing())
+		p.keep = append(p.keep, step.Fingerprint)
 	}
 	for _, op := range ops {
 		spec, err := BuildSpec(req.Config, op, fps)
@@ -122,15 +130,25 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 }
 
 // SaveCaches keeps the stat cache and the file lists of the fingerprints
-// just computed, so the next plan is fast and can name changed files.
-// They are caches: losing them costs time, never correctness.
+// just computed, so the next plan is fast and can name changed files, and
+// removes the file lists no plan will diff against any more (those of
+// fingerprints neither built per the state nor just computed), so
+// .adopipe/fingerprints stays as small as the project. They are caches:
+// losing them costs time, never correctness.
 func (p *Planner) SaveCaches() error {
+	dir := FingerprintDir(p.WorkDir)
 	for _, m := range p.listings {
-		if _, err := fingerprint.SaveListing(FingerprintDir(p.WorkDir), m); err != nil {
+		if _, err := fingerprint.SaveListing(dir, m); err != nil {
 			return err
 		}
 	}
 	p.listings = nil
+	if p.keep != nil {
+		if err := fingerprint.PruneListings(dir, p.keep); err != nil {
+			return fmt.Errorf("pruning %s: %w", dir, err)
+		}
+		p.keep = nil
+	}
 	return p.statCache.Save(StatCachePath(p.WorkDir))
 }
 

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -338,5 +339,53 @@ func TestPlanReplace(t *testing.T) {
 	// Replacing an operation the plan does not cover is refused.
 	if _, err := replace("op"); err == nil || !strings.Contains(err.Error(), `"solo" is not among the planned operations (op)`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestFingerprintListingsStayBounded: .adopipe/fingerprints keeps only the
+// listings a later plan can diff against (built per the state, or just
+// computed), however often the sources change between builds.
+func TestFingerprintListingsStayBounded(t *testing.T) {
+	f := newFixture(t)
+	p := f.plan()
+	f.apply(p)
+	built := map[string]bool{}
+	for _, w := range p.Wheels {
+		built[w.Fingerprint] = true
+	}
+	dir := FingerprintDir(filepath.Join(f.dir, ".adopipe"))
+	stale := filepath.Join(dir, strings.Repeat("ab", 32)+".json.gz")
+	if err := os.WriteFile(stale, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var last *Plan
+	for i := 2; i <= 6; i++ { // edits never built
+		f.write("alpha/src/a.py", fmt.Sprintf("A = %d\n", i))
+		last = f.plan()
+	}
+	want := map[string]bool{}
+	for fp := range built {
+		want[fp+".json.gz"] = true
+	}
+	for _, w := range last.Wheels {
+		want[w.Fingerprint+".json.gz"] = true
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+		if !want[e.Name()] {
+			t.Errorf("%s kept: neither built nor current", e.Name())
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("fingerprints/ holds %v, want the %d listings %v", got, len(want), want)
+	}
+	// The kept listing of the built fingerprint still names what changed.
+	if w := last.Wheels[0]; w.Name != "alpha" || !strings.Contains(w.Reason, "src/a.py") {
+		t.Errorf("alpha step = %+v; want its reason to name src/a.py", w)
 	}
 }

@@ -9,8 +9,7 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
-	"github.com/adopipe/adopipe/internal/state"
-	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -77,25 +76,23 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		return err
 	}
 	defer s.Close()
-	var saved *state.PlanFile
+	var saved *workspace.SavedPlan
 	if planFile != "" {
-		if saved, err = state.ReadPlanFile(planFile); err != nil {
-			return err
-		}
 		if len(af.pf.replace) > 0 {
 			return fmt.Errorf("%s is a saved plan: it already says what to replace; drop --replace", planFile)
 		}
-		if ops, af.pf.replace, err = savedPlanOperations(saved); err != nil {
+		if saved, err = workspace.ReadSavedPlan(planFile); err != nil {
 			return err
 		}
+		ops, af.pf.replace = saved.Operations, saved.Replace
 	}
 	plan, err := s.Plan(ctx, p.NewPlanner(), af.pf.options(ops))
 	if err != nil {
 		return err
 	}
 	if saved != nil {
-		if err := state.CheckFresh(saved, s.State.Serial, s.State.Lineage, plan.InputsDigest); err != nil {
-			return fmt.Errorf("%s: %w", planFile, err)
+		if err := s.CheckFresh(saved, plan); err != nil {
+			return err
 		}
 	}
 	view.plan(plan)
@@ -147,22 +144,6 @@ func splitPlanFile(args []string) (ops []string, planFile string, err error) {
 		return nil, "", fmt.Errorf("a saved plan already selects its operations; drop %s or the plan file", strings.Join(ops, ", "))
 	}
 	return ops, planFile, nil
-}
-
-// savedPlanOperations returns the operations a saved plan covers and
-// those it replaces.
-func savedPlanOperations(pf *state.PlanFile) (ops, replace []string, err error) {
-	var p planner.Plan
-	if err := jsonUnmarshal(pf.Plan, &p); err != nil {
-		return nil, nil, fmt.Errorf("saved plan: %w", err)
-	}
-	for _, j := range p.Jobs {
-		ops = append(ops, j.Operation)
-		if j.Replace {
-			replace = append(replace, j.Operation)
-		}
-	}
-	return ops, replace, nil
 }
 
 // confirm asks on a terminal, like Terraform; without one it refuses, so

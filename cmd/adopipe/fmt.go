@@ -4,19 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
 	"github.com/adopipe/adopipe/internal/atomicfile"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 type fmtOptions struct {
@@ -56,7 +50,7 @@ func (a *app) runFmt(args []string, opts fmtOptions) error {
 		if err != nil {
 			return err
 		}
-		out, files, diags := formatHCL(src, "<stdin>")
+		out, files, diags := manifest.Format(src, "<stdin>")
 		if diags.HasErrors() {
 			a.printDiags(diags, files)
 			return exitCodeError{exitError}
@@ -70,7 +64,7 @@ func (a *app) runFmt(args []string, opts fmtOptions) error {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
-	files, err := fmtTargets(args, opts.recursive)
+	files, err := manifest.FormatTargets(args, opts.recursive)
 	if err != nil {
 		return err
 	}
@@ -80,7 +74,7 @@ func (a *app) runFmt(args []string, opts fmtOptions) error {
 		if err != nil {
 			return err
 		}
-		out, files, diags := formatHCL(src, path)
+		out, files, diags := manifest.Format(src, path)
 		if diags.HasErrors() {
 			a.printDiags(diags, files)
 			failed = true
@@ -109,54 +103,6 @@ func (a *app) runFmt(args []string, opts fmtOptions) error {
 		return exitCodeError{exitFormat}
 	}
 	return nil
-}
-
-// formatHCL refuses input with syntax errors rather than formatting it,
-// since hclwrite would otherwise reshape broken code unpredictably.
-func formatHCL(src []byte, name string) ([]byte, map[string]*hcl.File, hcl.Diagnostics) {
-	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, map[string]*hcl.File{name: f}, diags
-	}
-	return hclwrite.Format(src), nil, nil
-}
-
-func fmtTargets(args []string, recursive bool) ([]string, error) {
-	var files []string
-	for _, arg := range args {
-		fi, err := os.Stat(arg)
-		if err != nil {
-			return nil, fmt.Errorf("cannot format %s: %w", arg, err)
-		}
-		if !fi.IsDir() {
-			files = append(files, arg)
-			continue
-		}
-		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path == arg {
-					return nil
-				}
-				name := d.Name()
-				if !recursive || strings.HasPrefix(name, ".") || name == "node_modules" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if strings.HasSuffix(d.Name(), ".hcl") {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(files)
-	return files, nil
 }
 
 // writeFileKeepMode replaces a file atomically, keeping its permissions,

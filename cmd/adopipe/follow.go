@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"strings"
 	"sync"
@@ -85,5 +84,3 @@ func (j *jsonLogWriter) Write(b []byte) (int, error) {
 	j.view.json("job_log", map[string]any{"name": j.op, "text": string(b)})
 	return len(b), nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
-	"github.com/adopipe/adopipe/internal/state"
-	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
 )
 
@@ -44,7 +41,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 				return err
 			}
 			if out != "" {
-				if err := savePlan(out, plan, s.State); err != nil {
+				if err := s.SavePlan(out, plan, version); err != nil {
 					return err
 				}
 			}
@@ -71,18 +68,4 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 	f.StringVar(&out, "out", "", "save the plan to `FILE` for adopipe apply")
 	f.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when something would, 1 on error")
 	return cmd
-}
-
-func savePlan(path string, plan *planner.Plan, st *state.State) error {
-	raw, err := json.Marshal(plan)
-	if err != nil {
-		return err
-	}
-	return state.WritePlanFile(path, &state.PlanFile{
-		AdopipeVersion: version,
-		StateSerial:    st.Serial,
-		StateLineage:   st.Lineage,
-		InputsDigest:   plan.InputsDigest,
-		Plan:           raw,
-	})
 }

@@ -28,18 +28,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/adopipe/adopipe/executors/localcluster"
 	"github.com/adopipe/adopipe/internal/raytest"
-	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // defaultWait bounds every polling command unless a script gives its own.
 const defaultWait = 3 * time.Minute
 
 func TestReal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real tier: needs a Ray head and Python builds")
-	}
+	testgate.Real(t, "a Ray head and Python builds")
 	py := raytest.RequirePython(t)
 	raytest.RequireRay(t)
 	addr := raytest.Head(t)
@@ -325,9 +325,9 @@ func cmdWaitExit(ts *testscript.TestScript, neg bool, args []string) {
 func scriptEnv(ts *testscript.TestScript) []string {
 	// testscript keeps the script's environment private; rebuild it from
 	// the variables scripts and Setup use.
-	env := os.Environ()
+	env := append([]string(nil), os.Environ()...)
 	for _, k := range []string{"HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "NO_COLOR", "PATH",
-		"ADOPIPE_PYTHON", "RAY_ADDRESS_FOR_TEST", "RUN_NONCE", "WORK", "TMPDIR"} {
+		"ADOPIPE_PYTHON", "RAY_ADDRESS_FOR_TEST", "RUN_NONCE", "WORK", "TMPDIR", "FAKE_RAY"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
+	"github.com/adopipe/adopipe/internal/fakeray"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -45,13 +49,73 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(work, ".cache"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
 			env.Setenv("NO_COLOR", "1")
+			// A fake Jobs API per script, for commands that talk to Ray
+			// without running jobs (lock.txtar).
+			fake := fakeray.Start()
+			fake.Logs = "hello from the fake\n"
+			env.Defer(fake.Close)
+			env.Values[fakeKey{}] = fake
+			env.Setenv("FAKE_RAY", fake.URL)
 			return os.MkdirAll(filepath.Join(work, ".home"), 0o755)
 		},
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
+			"exitcode":    cmdExitCode,
+			"fakestatus":  cmdFakeStatus,
+			"holdlock":    cmdHoldLock,
+			"releaselock": cmdReleaseLock,
+			"start":       cmdStart,
+			"waitfor":     cmdWaitFor,
+			"signal":      cmdSignal,
+			"waitexit":    cmdWaitExit,
 		},
 	})
+}
+
+type fakeKey struct{}
+
+// fakestatus [ID] STATUS
+//
+// Sets the status the fake Jobs API answers for a job, or for all jobs.
+func cmdFakeStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: fakestatus [ID] STATUS")
+	}
+	fake := ts.Value(fakeKey{}).(*fakeray.Server)
+	if len(args) == 1 {
+		fake.SetStatus("", args[0])
+	} else {
+		fake.SetStatus(args[0], args[1])
+	}
+}
+
+var (
+	heldMu sync.Mutex
+	held   = map[*testscript.TestScript]func() error{}
+)
+
+// holdlock takes the state lock of .adopipe/state.json the way another
+// adopipe would, until releaselock or the end of the script.
+func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: holdlock")
+	}
+	unlock, err := state.Lock(context.Background(), ts.MkAbs(state.DefaultPath), 0, "holdlock")
+	ts.Check(err)
+	heldMu.Lock()
+	defer heldMu.Unlock()
+	held[ts] = unlock
+	ts.Defer(func() { unlock() })
+}
+
+func cmdReleaseLock(ts *testscript.TestScript, neg bool, args []string) {
+	heldMu.Lock()
+	defer heldMu.Unlock()
+	if neg || len(args) != 0 || held[ts] == nil {
+		ts.Fatalf("usage: releaselock (after holdlock)")
+	}
+	ts.Check(held[ts]())
+	delete(held, ts)
 }
 
 // cmdExitCode runs a program and checks its exact exit status:

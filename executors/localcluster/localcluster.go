@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
@@ -136,6 +136,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 
 	if c, err := find(ctx, opts.StateDir); err == nil {
 		return nil, fmt.Errorf("a local Ray cluster is already running at %s (pid %d); reuse it with Find or stop it first", c.Address, c.PID)
+	} else if !errors.Is(err, ErrNoCluster) {
+		return nil, err // the recorded head cannot be checked: leave it alone
 	}
 	// A recorded head that still runs but no longer answers is ours and
 	// useless: stop it rather than leak it behind a new record.
@@ -229,6 +231,11 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 	cmd.Env = append(cmd.Env, opts.Env...)
 	cmd.SysProcAttr = sysProcAttr(opts.DieWithParent)
 	address := "http://127.0.0.1:" + strconv.Itoa(ports.Dashboard)
+	rc, err := client(address) // before starting: a bad token setting fails here
+	if err != nil {
+		os.RemoveAll(tempDir)
+		return nil, false, err
+	}
 	opts.logf("starting Ray head at %s (log %s)", address, logPath)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(tempDir)
@@ -255,7 +262,7 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 		close(c.exited)
 	}()
 
-	version, err := c.waitReady(ctx, opts.StartTimeout)
+	version, err := c.waitReady(ctx, rc, opts.StartTimeout)
 	if err != nil {
 		exitedEarly := false
 		select {
@@ -282,14 +289,14 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 
 // waitReady polls until /api/version and /api/jobs/ answer, the process
 // exits, ctx ends or the timeout passes.
-func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) (string, error) {
+func (c *Cluster) waitReady(ctx context.Context, rc *rayjobs.Client, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var last error
 	for {
-		version, err := probe(ctx, c.Address)
+		version, err := serving(ctx, rc)
 		if err == nil {
 			return version, nil
 		}
@@ -304,63 +311,21 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) (string,
 	}
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
-
-// setAuth adds Ray's token, found as Ray's CLI finds it (RAY_AUTH_TOKEN,
-// the file named by RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token), for heads
-// started with token authentication (RAY_AUTH_MODE=token). The token is
-// never logged.
-func setAuth(req *http.Request) {
-	token := strings.TrimSpace(os.Getenv("RAY_AUTH_TOKEN"))
-	if token == "" {
-		path := os.Getenv("RAY_AUTH_TOKEN_PATH")
-		if path == "" {
-			if home, err := os.UserHomeDir(); err == nil {
-				path = filepath.Join(home, ".ray", "auth_token")
-			}
-		}
-		if path != "" {
-			if b, err := os.ReadFile(path); err == nil {
-				token = strings.TrimSpace(string(b))
-			}
-		}
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+// client is a Jobs API client of the head at address, through rayjobs
+// like every other Ray request adopipe makes (same token discovery, same
+// errors). One attempt per request, bounded short: callers poll.
+func client(address string) (*rayjobs.Client, error) {
+	return rayjobs.New(rayjobs.Config{Address: address, Timeout: 5 * time.Second, Retries: -1})
 }
 
-// probe checks that address serves /api/version and the Jobs API, and
-// returns the Ray version.
-func probe(ctx context.Context, address string) (string, error) {
-	get := func(path string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, address+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		setAuth(req)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
-		}
-		return b, nil
-	}
-	b, err := get("/api/version")
+// serving checks that the head serves /api/version and the Jobs API, and
+// returns its Ray version.
+func serving(ctx context.Context, c *rayjobs.Client) (string, error) {
+	v, err := c.Version(ctx)
 	if err != nil {
 		return "", err
 	}
-	var v struct {
-		RayVersion string `json:"ray_version"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil || v.RayVersion == "" {
-		return "", fmt.Errorf("GET /api/version: unexpected answer %.100q", b)
-	}
-	if _, err := get("/api/jobs/"); err != nil {
+	if _, err := c.List(ctx); err != nil {
 		return "", err
 	}
 	return v.RayVersion, nil
@@ -410,7 +375,11 @@ func find(ctx context.Context, stateDir string) (*Cluster, error) {
 	if pg, err := getpgid(r.PID); err != nil || pg != r.PGID {
 		return stale("is another process now")
 	}
-	v, err := probe(ctx, r.Address)
+	rc, err := client(r.Address)
+	if err != nil {
+		return nil, err // e.g. an unreadable RAY_AUTH_TOKEN_PATH: not the head's fault
+	}
+	v, err := serving(ctx, rc)
 	if err != nil {
 		// Alive but not answering: leave the record so Stop can still
 		// reach the process; report no usable cluster.
@@ -498,34 +467,26 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return c.stopErr
 }
 
-// stopJobs asks the head to stop its pending and running jobs and waits
+// stopJobs asks the head to stop its jobs that have not ended and waits
 // (at most 15 s) until they end, so their entrypoints get SIGTERM and a
 // chance to record an interrupted operation before the head goes away.
 func (c *Cluster) stopJobs(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	rc, err := client(c.Address)
+	if err != nil {
+		c.logf("not stopping the head's jobs first: %v", err)
+		return
+	}
 	active := func() []string {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Address+"/api/jobs/", nil)
+		jobs, err := rc.List(ctx)
 		if err != nil {
-			return nil
-		}
-		setAuth(req)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			return nil
-		}
-		defer resp.Body.Close()
-		var jobs []struct {
-			SubmissionID *string `json:"submission_id"`
-			Status       string  `json:"status"`
-		}
-		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&jobs) != nil {
 			return nil
 		}
 		var ids []string
 		for _, j := range jobs {
-			if j.SubmissionID != nil && (j.Status == "PENDING" || j.Status == "RUNNING") {
-				ids = append(ids, *j.SubmissionID)
+			if j.SubmissionID != "" && !j.Status.IsTerminal() {
+				ids = append(ids, j.SubmissionID)
 			}
 		}
 		return ids
@@ -534,19 +495,9 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 	if len(ids) == 0 {
 		return
 	}
-	if c.log != nil {
-		fmt.Fprintf(c.log, "stopping %d job(s) on the local Ray head before shutting it down\n", len(ids))
-	}
+	c.logf("stopping %d job(s) on the local Ray head before shutting it down", len(ids))
 	for _, id := range ids {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Address+"/api/jobs/"+id+"/stop", nil)
-		if err != nil {
-			continue
-		}
-		setAuth(req)
-		if resp, err := httpClient.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+		_, _ = rc.Stop(ctx, id) // best effort: the head is stopped next anyway
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -556,6 +507,12 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+func (c *Cluster) logf(format string, a ...any) {
+	if c.log != nil {
+		fmt.Fprintf(c.log, format+"\n", a...)
 	}
 }
 
@@ -610,9 +567,7 @@ func (c *Cluster) kill(ctx context.Context) error {
 	if waitGone(grace) {
 		return nil
 	}
-	if c.log != nil {
-		fmt.Fprintf(c.log, "Ray head pid %d did not stop in time; killing its process group\n", c.PID)
-	}
+	c.logf("Ray head pid %d did not stop in time; killing its process group", c.PID)
 	signalGroup(c.PGID, syscall.SIGKILL)
 	final, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -170,18 +174,6 @@ func TestWriteRecordAtomic(t *testing.T) {
 	}
 }
 
-// answers reports whether GET address/api/version succeeds.
-func answers(address string) bool {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(address + "/api/version")
-	if err != nil {
-		return false
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == 200
-}
-
 func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
 	dir := t.TempDir()
 	// A recorded "head" that runs but serves nothing.
@@ -219,6 +211,16 @@ func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
 	}
 }
 
+// probe checks the head at address as Find does, with a fresh client (so
+// with the token settings of the moment).
+func probe(address string) (string, error) {
+	rc, err := client(address)
+	if err != nil {
+		return "", err
+	}
+	return serving(context.Background(), rc)
+}
+
 func TestProbeSendsRayToken(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer s3cret" {
@@ -234,18 +236,78 @@ func TestProbeSendsRayToken(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("RAY_AUTH_TOKEN", "")
 	t.Setenv("RAY_AUTH_TOKEN_PATH", filepath.Join(t.TempDir(), "none"))
-	if _, err := probe(context.Background(), srv.URL); err == nil || strings.Contains(err.Error(), "s3cret") {
+	if _, err := probe(srv.URL); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("probe without a token: %v", err)
 	}
 	tok := filepath.Join(t.TempDir(), "tok")
 	os.WriteFile(tok, []byte("s3cret\n"), 0o600)
 	t.Setenv("RAY_AUTH_TOKEN_PATH", tok)
-	if v, err := probe(context.Background(), srv.URL); err != nil || v != "9.9.9" {
+	if v, err := probe(srv.URL); err != nil || v != "9.9.9" {
 		t.Fatalf("probe with RAY_AUTH_TOKEN_PATH: %q %v", v, err)
 	}
 	t.Setenv("RAY_AUTH_TOKEN_PATH", "")
 	t.Setenv("RAY_AUTH_TOKEN", "s3cret")
-	if _, err := probe(context.Background(), srv.URL); err != nil {
+	if _, err := probe(srv.URL); err != nil {
 		t.Fatalf("probe with RAY_AUTH_TOKEN: %v", err)
 	}
+}
+
+// TestUnreadableTokenPathStopsStart: the head's probe finds Ray's token
+// as rayjobs does, so an unreadable RAY_AUTH_TOKEN_PATH is a clear error
+// naming it, found before any head is started.
+func TestUnreadableTokenPathStopsStart(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "started")
+	bin := fakeRay(t, `touch `+marker+`; exec sleep 60`)
+	missing := filepath.Join(t.TempDir(), "no-token")
+	t.Setenv("RAY_AUTH_TOKEN", "")
+	t.Setenv("RAY_AUTH_TOKEN_PATH", missing)
+	_, err := Start(context.Background(), Options{RayBin: bin, StateDir: t.TempDir(), StartTimeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "RAY_AUTH_TOKEN_PATH") || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("Start = %v; want an error naming RAY_AUTH_TOKEN_PATH and %s", err, missing)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Error("ray was started although the token setting was unusable")
+	}
+}
+
+// TestStopJobsStopsEveryUnfinishedJob: before a head goes, every job Ray
+// does not call terminal is stopped (not only PENDING and RUNNING), and
+// finished jobs are left alone.
+func TestStopJobsStopsEveryUnfinishedJob(t *testing.T) {
+	var mu sync.Mutex
+	status := map[string]string{"pending": "PENDING", "running": "RUNNING", "done": "SUCCEEDED", "failed": "FAILED", "future": "SOME_NEW_STATE"}
+	var stopped []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/api/jobs/"), "/stop"); ok && r.Method == http.MethodPost {
+			stopped = append(stopped, id)
+			status[id] = "STOPPED"
+			io.WriteString(w, `{"stopped":true}`)
+			return
+		}
+		var jobs []string
+		for id, s := range status {
+			jobs = append(jobs, fmt.Sprintf(`{"submission_id":%q,"status":%q}`, id, s))
+		}
+		jobs = append(jobs, `{"submission_id":null,"status":"RUNNING"}`) // a driver not submitted as a job
+		io.WriteString(w, "["+strings.Join(jobs, ",")+"]")
+	}))
+	defer srv.Close()
+	t.Setenv("RAY_AUTH_TOKEN", "")
+	t.Setenv("RAY_AUTH_TOKEN_PATH", "")
+	c := &Cluster{Record: Record{Address: srv.URL}}
+	c.stopJobs(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Strings(stopped)
+	if want := []string{"future", "pending", "running"}; !reflect.DeepEqual(stopped, want) {
+		t.Errorf("stopped %v, want %v", stopped, want)
+	}
+}
+
+// list returns every single port (not the worker range).
+func (p Ports) list() []int {
+	return []int{p.GCS, p.Dashboard, p.RayClientServer, p.ObjectManager, p.NodeManager,
+		p.DashboardAgent, p.DashboardGRPC, p.RuntimeEnvAgent, p.MetricsExport}
 }

@@ -130,9 +130,3 @@ func (p Ports) args() []string {
 		f("max-worker-port", p.MaxWorker),
 	}
 }
-
-// list returns every single port (not the worker range).
-func (p Ports) list() []int {
-	return []int{p.GCS, p.Dashboard, p.RayClientServer, p.ObjectManager, p.NodeManager,
-		p.DashboardAgent, p.DashboardGRPC, p.RuntimeEnvAgent, p.MetricsExport}
-}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
 )
 
@@ -103,15 +104,14 @@ func TestRealStartFindStop(t *testing.T) {
 	// A running job must not outlive the head.
 	// A unique duration makes the job's sleep process easy to find.
 	marker := fmt.Sprintf("600.%09d", time.Now().UnixNano()%1e9)
-	jobBody := fmt.Sprintf(`{"entrypoint": "sleep %s"}`, marker)
-	resp, err := http.Post(c.Address+"/api/jobs/", "application/json", strings.NewReader(jobBody))
+	// Submitted as adopipe does (rayjobs retries while a loaded head's
+	// job agent is not up yet).
+	rc, err := rayjobs.New(rayjobs.Config{Address: c.Address, Retries: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("submitting a job: %s %s", resp.Status, b)
+	if _, _, err := rc.Submit(context.Background(), rayjobs.SubmitRequest{Entrypoint: "sleep " + marker, SubmissionID: "localcluster-realtest-" + marker}); err != nil {
+		t.Fatalf("submitting a job: %v", err)
 	}
 	waitFor(t, "the job's process", func() bool { return len(procsWith(marker)) > 0 })
 

@@ -155,9 +155,10 @@ func (r *runner) emit(e Event) {
 	}
 }
 
-// save records the state; called with r.mu held.
+// save records the state, refusing if it would hold a sensitive value;
+// called with r.mu held.
 func (r *runner) save() error {
-	return state.Save(r.StatePath, r.State)
+	return state.Save(r.StatePath, r.State, r.Config.SensitiveValues())
 }
 
 // buildWheels builds the wheels the plan marks, in parallel, and takes the
@@ -223,7 +224,7 @@ func (r *runner) buildWheels(ctx context.Context) {
 // recordBuilt moves a fresh wheel into the cache and records it; called
 // with r.mu held.
 func (r *runner) recordBuilt(step planner.WheelStep, res wheelbuild.Result) error {
-	defer os.RemoveAll(filepath.Dir(res.WheelPath))
+	defer res.Cleanup()
 	path, sha, err := r.Cache.Put(step.Fingerprint, res.WheelPath)
 	if err != nil {
 		return fmt.Errorf("caching the wheel: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/internal/raytest"
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testgate"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -23,9 +24,7 @@ import (
 // fails saying the dashboard cannot be reached; the next apply starts a
 // new head and the job exists exactly once.
 func TestRealHeadKilledMidApply(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Ray heads")
-	}
+	testgate.Real(t, "starts Ray heads")
 	rayBin := raytest.RequireRay(t)
 	dir := t.TempDir()
 	for name, content := range map[string]string{
@@ -127,9 +126,7 @@ operation "op" {
 // uploading: the keeper restarts it, the apply completes, and the job
 // exists exactly once on the head.
 func TestRealPortForwardKilledMidApply(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a Ray head")
-	}
+	testgate.Real(t, "a Ray head")
 	head := raytest.Head(t)
 	oc := newStandInOC(t, head)
 	dir := t.TempDir()

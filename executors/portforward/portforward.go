@@ -77,7 +77,6 @@ type Keeper struct {
 	mu        sync.Mutex
 	state     string
 	lastErr   string // last stderr line of the forwarder
-	pid       int
 	ready     bool
 	readyCh   chan struct{} // closed and replaced on every transition to running
 	gaveUpErr error

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -182,7 +183,11 @@ func moduleVersion() string {
 }
 
 // authToken finds Ray's token the way Ray's own loader does: RAY_AUTH_TOKEN,
-// else the file named by RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token.
+// else the file named by RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token (used
+// only when readable: most users have none). A RAY_AUTH_TOKEN_PATH that
+// cannot be read is an error naming it, not a silent fall-through to no
+// token and a confusing 401 later. Every client adopipe makes, the local
+// head's probe included, finds its token here.
 func authToken() (string, error) {
 	if t := strings.TrimSpace(os.Getenv("RAY_AUTH_TOKEN")); t != "" {
 		return t, nil
@@ -190,7 +195,12 @@ func authToken() (string, error) {
 	if p := os.Getenv("RAY_AUTH_TOKEN_PATH"); p != "" {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("RAY_AUTH_TOKEN_PATH: cannot read the token file: %w", err)
+			var reason error = err
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				reason = pe.Err
+			}
+			return "", fmt.Errorf("RAY_AUTH_TOKEN_PATH is %s, which cannot be read (%v): point it at the cluster's token file, or unset it", p, reason)
 		}
 		return strings.TrimSpace(string(data)), nil
 	}

@@ -168,9 +168,12 @@ func TestBrowserUserAgentRefused(t *testing.T) {
 
 func TestTokenPathUnreadableIsAnError(t *testing.T) {
 	clearAuthEnv(t)
-	t.Setenv("RAY_AUTH_TOKEN_PATH", filepath.Join(t.TempDir(), "missing"))
+	missing := filepath.Join(t.TempDir(), "missing")
+	t.Setenv("RAY_AUTH_TOKEN_PATH", missing)
 	if _, err := New(Config{Address: "127.0.0.1:1"}); err == nil || !strings.Contains(err.Error(), "RAY_AUTH_TOKEN_PATH") {
 		t.Fatalf("err = %v", err)
+	} else if !strings.Contains(err.Error(), missing) {
+		t.Errorf("err = %v; want it to name the unreadable file", err)
 	}
 }
 

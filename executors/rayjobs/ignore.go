@@ -99,9 +99,7 @@ func gitWildMatchRegex(pattern string) (expr string, include bool, ok bool) {
 		include = false
 		pattern = pattern[1:]
 	}
-	if strings.HasPrefix(pattern, `\`) {
-		pattern = pattern[1:]
-	}
+	pattern = strings.TrimPrefix(pattern, `\`)
 	segs := strings.Split(pattern, "/")
 	if segs[0] == "" {
 		// Anchored to the spec's directory.

@@ -1,4 +1,4 @@
-package rayjobs
+package rayjobs_test
 
 import (
 	"bytes"
@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // TestPathSpecDifferentialAgainstRay compares the Go matcher with Ray's
@@ -24,9 +26,6 @@ import (
 //
 // The seed is random and logged; ADOPIPE_PATHSPEC_SEED replays one.
 func TestPathSpecDifferentialAgainstRay(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Ray's Python pathspec")
-	}
 	py := raytest.RequirePython(t)
 	seed := rand.Uint64()
 	if s := os.Getenv("ADOPIPE_PATHSPEC_SEED"); s != "" {
@@ -60,17 +59,11 @@ func TestPathSpecDifferentialAgainstRay(t *testing.T) {
 	}
 	failures := 0
 	for i, lines := range input.Specs {
-		spec, err := compilePathSpec(lines)
+		got, err := rayjobs.MatchPathSpec(lines, input.Paths)
 		if (err != nil) != (want[i].Error != "") {
 			t.Errorf("spec %q: Go error %v, Ray error %q", lines, err, want[i].Error)
 			failures++
 		} else if err == nil {
-			got := []string{}
-			for _, p := range input.Paths {
-				if spec.match(p) {
-					got = append(got, p)
-				}
-			}
 			if w := want[i].Matches; !reflect.DeepEqual(got, append([]string{}, w...)) {
 				t.Errorf("spec %q:\n only Go:  %q\n only Ray: %q", lines, minus(got, w), minus(w, got))
 				failures++
@@ -100,7 +93,7 @@ func runRayPathSpec(t *testing.T, py string, input any) []rayPathSpecResult {
 	out, err := cmd.Output()
 	if err != nil {
 		if strings.Contains(stderr.String(), "No module named 'ray'") {
-			raytest.Missing(t, "ray is not installed for %s", py)
+			testgate.Missing(t, "ray is not installed for %s", py)
 		}
 		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
 	}

@@ -372,11 +372,11 @@ func (c *Client) WaitTerminal(ctx context.Context, id string, poll time.Duration
 
 // UploadPackage makes dir available to the cluster as a working_dir package
 // and returns its URI ("gcs://_ray_pkg_<hash>.zip"), exactly as `ray job
-// submit --working-dir dir` would: the name comes from PackageName over dir
+// submit --working-dir dir` would: the name is Ray's package name for dir
 // with WorkingDirExcludes(excludes); when the cluster already has that
 // package (GET /api/packages/gcs/<name> answers 200, which also pins it),
 // nothing is uploaded and uploaded is false. Otherwise the zip is streamed in
-// a PUT, never held in memory. A package of MaxPackageSize or more is refused
+// a PUT, never held in memory. A package over MaxPackageSize is refused
 // before any upload with a *PackageTooLargeError.
 func (c *Client) UploadPackage(ctx context.Context, dir string, excludes []string) (uri string, uploaded bool, err error) {
 	entries, err := walkPackage(dir, WorkingDirExcludes(excludes))
@@ -406,8 +406,8 @@ func (c *Client) UploadPackage(ctx context.Context, dir string, excludes []strin
 	if err != nil {
 		return "", false, err
 	}
-	if size >= MaxPackageSize {
-		return "", false, &PackageTooLargeError{Dir: dir, Size: size, Limit: MaxPackageSize, Largest: largestFiles(entries, 5)}
+	if OverUploadLimit(size) {
+		return "", false, &PackageTooLargeError{Dir: dir, Size: size, Limit: MaxPackageSize, Largest: largestEntries(entries, 5)}
 	}
 	put := request{
 		method: http.MethodPut, path: p, retry: true, timeout: c.cfg.UploadTimeout,
@@ -422,7 +422,7 @@ func (c *Client) UploadPackage(ctx context.Context, dir string, excludes []strin
 		return "", false, err
 	}
 	if resp.status == http.StatusRequestEntityTooLarge {
-		return "", false, &PackageTooLargeError{Dir: dir, Size: size, Limit: MaxPackageSize, Largest: largestFiles(entries, 5)}
+		return "", false, &PackageTooLargeError{Dir: dir, Size: size, Limit: MaxPackageSize, Largest: largestEntries(entries, 5)}
 	}
 	if err := c.check(put, resp); err != nil {
 		return "", false, err

@@ -15,10 +15,15 @@ import (
 	"time"
 )
 
-// MaxPackageSize is the largest request body Ray's dashboard accepts
-// (ray_constants.DASHBOARD_CLIENT_MAX_SIZE, aiohttp's client_max_size: a body
-// of this size or more is refused with 413).
-const MaxPackageSize int64 = 100 * 1024 * 1024
+// MaxPackageSize is the largest package Ray accepts: its dashboard's
+// request body limit (ray_constants.DASHBOARD_CLIENT_MAX_SIZE, given to
+// aiohttp as client_max_size, which refuses a larger body with 413). Ray's
+// own GCS limit (512 MiB) is higher.
+const MaxPackageSize int64 = 100 << 20
+
+// OverUploadLimit reports whether a package of size bytes is larger than
+// Ray accepts. It is the one place the limit is compared.
+func OverUploadLimit(size int64) bool { return size > MaxPackageSize }
 
 // PackagePrefix starts every working_dir package name Ray derives.
 const PackagePrefix = "_ray_pkg_"
@@ -214,20 +219,6 @@ func hashEntries(entries []pkgEntry) (string, error) {
 	return hex.EncodeToString(acc), nil
 }
 
-// PackageName returns the package file name Ray's Python client derives for
-// dir, "_ray_pkg_<16 hex>.zip", identical to
-// ray._private.runtime_env.packaging.get_uri_for_directory(dir,
-// include_gitignore=True, excludes=excludes) without its "gcs://" prefix.
-// excludes are gitwildmatch patterns relative to dir. It does not add Ray's
-// default excludes: see WorkingDirExcludes.
-func PackageName(dir string, excludes []string) (string, error) {
-	entries, err := walkPackage(dir, excludes)
-	if err != nil {
-		return "", err
-	}
-	return packageNameOf(entries)
-}
-
 func packageNameOf(entries []pkgEntry) (string, error) {
 	h, err := hashEntries(entries)
 	if err != nil {
@@ -238,7 +229,7 @@ func packageNameOf(entries []pkgEntry) (string, error) {
 
 // FileSize names one file and its size, for size errors.
 type FileSize struct {
-	Path string
+	Path string // relative to the package root, slash-separated
 	Size int64
 }
 
@@ -264,18 +255,26 @@ func (e *PackageTooLargeError) Error() string {
 
 func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1024*1024)) }
 
-func largestFiles(entries []pkgEntry, n int) []FileSize {
+// LargestFiles returns the n largest of files, biggest first (equal sizes
+// keep their order), for saying what to exclude from an oversized package.
+func LargestFiles(files []FileSize, n int) []FileSize {
+	out := append([]FileSize(nil), files...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Size > out[j].Size })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// largestEntries is LargestFiles over a package's regular files.
+func largestEntries(entries []pkgEntry, n int) []FileSize {
 	var fs []FileSize
 	for _, e := range entries {
 		if e.regular {
 			fs = append(fs, FileSize{Path: e.rel, Size: e.size})
 		}
 	}
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Size > fs[j].Size })
-	if len(fs) > n {
-		fs = fs[:n]
-	}
-	return fs
+	return LargestFiles(fs, n)
 }
 
 // zipEntries writes the archive Ray's _zip_files would write for the entries
@@ -360,15 +359,4 @@ func zipSize(entries []pkgEntry) (int64, error) {
 		return 0, err
 	}
 	return c.n, nil
-}
-
-// WriteZip writes to w the archive Ray would upload for dir with the given
-// excludes (use WorkingDirExcludes for `ray job submit` parity). It is what
-// UploadPackage streams; exposed for staging and debugging.
-func WriteZip(w io.Writer, dir string, excludes []string) error {
-	entries, err := walkPackage(dir, excludes)
-	if err != nil {
-		return err
-	}
-	return zipEntries(w, entries, true)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -145,7 +146,7 @@ func (f *fakePackages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.puts++
 		f.clen = r.ContentLength
 		b, err := io.ReadAll(r.Body)
-		if err != nil || int64(len(b)) >= MaxPackageSize {
+		if err != nil || OverUploadLimit(int64(len(b))) {
 			w.WriteHeader(413)
 			return
 		}
@@ -259,5 +260,30 @@ func TestPackageNameErrors(t *testing.T) {
 	n2, _ := PackageName(root, nil)
 	if n1 == n2 || !strings.HasPrefix(n1, PackagePrefix) || len(n1) != len(PackagePrefix)+16+4 {
 		t.Errorf("names %q %q", n1, n2)
+	}
+}
+
+// TestUploadLimitBoundary pins the comparison to Ray's: aiohttp refuses a
+// body larger than client_max_size, so exactly 100 MiB still uploads.
+func TestUploadLimitBoundary(t *testing.T) {
+	for size, over := range map[int64]bool{MaxPackageSize - 1: false, MaxPackageSize: false, MaxPackageSize + 1: true} {
+		if got := OverUploadLimit(size); got != over {
+			t.Errorf("OverUploadLimit(%d) = %v, want %v", size, got, over)
+		}
+	}
+}
+
+func TestLargestFiles(t *testing.T) {
+	files := []FileSize{{"a", 1}, {"b", 5}, {"c", 3}, {"d", 5}, {"e", 2}}
+	got := LargestFiles(files, 3)
+	want := []FileSize{{"b", 5}, {"d", 5}, {"c", 3}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LargestFiles = %v, want %v", got, want)
+	}
+	if files[0].Path != "a" || files[1].Path != "b" {
+		t.Errorf("LargestFiles reordered its input: %v", files)
+	}
+	if got := LargestFiles(files[:2], 5); len(got) != 2 {
+		t.Errorf("LargestFiles of 2 files, n=5 = %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package rayjobs
+package rayjobs_test
 
 // The real tier: a real Ray head (internal/raytest) and Ray's own Python
 // packaging code as the reference for package names.
@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 func TestMain(m *testing.M) { raytest.Main(m) }
@@ -36,7 +38,7 @@ print(get_uri_for_directory(sys.argv[1], include_gitignore=True, excludes=json.l
 	out, err := cmd.Output()
 	if err != nil {
 		if strings.Contains(stderr.String(), "No module named 'ray'") {
-			raytest.Missing(t, "ray is not installed for %s", py)
+			testgate.Missing(t, "ray is not installed for %s", py)
 		}
 		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
 	}
@@ -105,7 +107,7 @@ func TestRealPackageNameMatchesRay(t *testing.T) {
 				"pkg/mod.py":            "x = 1\n",
 				"bin/run.sh":            "#!/bin/sh\n",
 			},
-			excludes: WorkingDirExcludes(nil),
+			excludes: rayjobs.WorkingDirExcludes(nil),
 			extra: func(t *testing.T, root string) {
 				if err := os.Symlink("pkg/mod.py", filepath.Join(root, "link.py")); err != nil {
 					t.Fatal(err)
@@ -125,11 +127,11 @@ func TestRealPackageNameMatchesRay(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			root := writeTree(t, tc.files)
+			root := rayjobs.WriteTree(t, tc.files)
 			if tc.extra != nil {
 				tc.extra(t, root)
 			}
-			got, err := PackageName(root, tc.excludes)
+			got, err := rayjobs.PackageName(root, tc.excludes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,10 +143,13 @@ func TestRealPackageNameMatchesRay(t *testing.T) {
 	}
 }
 
-func realClient(t *testing.T) *Client {
+// realClient is a client of the test's real Ray head, configured by cfg
+// (whose Address and PollInterval it sets).
+func realClient(t *testing.T, cfg rayjobs.Config) *rayjobs.Client {
 	t.Helper()
-	addr := raytest.Head(t)
-	c, err := New(Config{Address: addr, PollInterval: 200 * time.Millisecond})
+	cfg.Address = raytest.Head(t)
+	cfg.PollInterval = 200 * time.Millisecond
+	c, err := rayjobs.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +163,7 @@ func uniqueDigest(t *testing.T) string {
 }
 
 // waitStatus polls until the job has one of the statuses, within a deadline.
-func waitStatus(t *testing.T, c *Client, id string, want ...Status) JobInfo {
+func waitStatus(t *testing.T, c *rayjobs.Client, id string, want ...rayjobs.Status) rayjobs.JobInfo {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -198,7 +203,7 @@ sys.exit(0 if ok else 3)
 `
 
 func TestRealUploadSubmitLogs(t *testing.T) {
-	c := realClient(t)
+	c := realClient(t, rayjobs.Config{})
 	ctx := context.Background()
 	v, err := c.Version(ctx)
 	if err != nil {
@@ -206,7 +211,7 @@ func TestRealUploadSubmitLogs(t *testing.T) {
 	}
 	t.Logf("cluster runs Ray %s (API %s)", v.RayVersion, v.Version)
 
-	root := writeTree(t, map[string]string{
+	root := rayjobs.WriteTree(t, map[string]string{
 		".gitignore":     "dist/\n*.log\n",
 		"check.py":       checkScript,
 		"data/hello.txt": "hello from adopipe\n",
@@ -228,7 +233,7 @@ func TestRealUploadSubmitLogs(t *testing.T) {
 	}
 
 	id := "adopipe-realtest-" + uniqueDigest(t)[:12]
-	req := SubmitRequest{
+	req := rayjobs.SubmitRequest{
 		Entrypoint:   "python check.py",
 		SubmissionID: id,
 		WorkingDir:   uri,
@@ -254,7 +259,7 @@ func TestRealUploadSubmitLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status != StatusSucceeded || !strings.Contains(logs, "ADOPIPE-OK") {
+	if j.Status != rayjobs.StatusSucceeded || !strings.Contains(logs, "ADOPIPE-OK") {
 		t.Fatalf("job %s: %s (%s); logs:\n%s", id, j.Status, j.Message, logs)
 	}
 	if j.Metadata["adopipe.test"] != t.Name() || j.RuntimeEnv["working_dir"] != uri {
@@ -277,9 +282,8 @@ func TestRealUploadSubmitLogs(t *testing.T) {
 }
 
 func TestRealTailLogs(t *testing.T) {
-	c := realClient(t)
 	var fallback error
-	c.cfg.OnTailFallback = func(err error) { fallback = err }
+	c := realClient(t, rayjobs.Config{OnTailFallback: func(err error) { fallback = err }})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	id := "adopipe-realtail-" + uniqueDigest(t)[:12]
@@ -288,7 +292,7 @@ func TestRealTailLogs(t *testing.T) {
 for i in range(6):
     print('tick', i, flush=True)
     time.sleep(0.5)"`
-	if _, _, err := c.Submit(ctx, SubmitRequest{Entrypoint: entry, SubmissionID: id}); err != nil {
+	if _, _, err := c.Submit(ctx, rayjobs.SubmitRequest{Entrypoint: entry, SubmissionID: id}); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -306,26 +310,26 @@ for i in range(6):
 		t.Errorf("tailed:\n%s\nwant each tick once, in order", out.String())
 	}
 	j, err := c.Job(ctx, id)
-	if err != nil || j.Status != StatusSucceeded {
+	if err != nil || j.Status != rayjobs.StatusSucceeded {
 		t.Fatalf("after tail: %+v, %v", j, err)
 	}
 }
 
 func TestRealStop(t *testing.T) {
-	c := realClient(t)
+	c := realClient(t, rayjobs.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	id := "adopipe-realstop-" + uniqueDigest(t)[:12]
-	if _, _, err := c.Submit(ctx, SubmitRequest{Entrypoint: "sleep 300", SubmissionID: id}); err != nil {
+	if _, _, err := c.Submit(ctx, rayjobs.SubmitRequest{Entrypoint: "sleep 300", SubmissionID: id}); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, c, id, StatusRunning)
+	waitStatus(t, c, id, rayjobs.StatusRunning)
 	stopped, err := c.Stop(ctx, id)
 	if err != nil || !stopped {
 		t.Fatalf("Stop = %v, %v", stopped, err)
 	}
 	j, err := c.WaitTerminal(ctx, id, 200*time.Millisecond)
-	if err != nil || j.Status != StatusStopped {
+	if err != nil || j.Status != rayjobs.StatusStopped {
 		t.Fatalf("after Stop: %s, %v", j.Status, err)
 	}
 }

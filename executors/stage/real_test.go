@@ -17,6 +17,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 func TestMain(m *testing.M) { raytest.Main(m) }
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) { raytest.Main(m) }
 func TestSubmitScriptRealRay(t *testing.T) {
 	py := raytest.RequirePython(t)
 	if out, err := exec.Command(py, "-c", "import build").CombinedOutput(); err != nil {
-		raytest.Missing(t, "%s cannot import build: %v\n%s", py, err, out)
+		testgate.Missing(t, "%s cannot import build: %v\n%s", py, err, out)
 	}
 	rayBin := raytest.RequireRay(t)
 	addr := raytest.Head(t)

@@ -16,25 +16,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/digest"
-	"github.com/adopipe/adopipe/manifest"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
 // unpacked working directory. It must reach Ray untouched.
 const WorkingDirVar = "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}"
-
-// UploadLimit is Ray's size limit for one uploaded package (the working
-// directory zip).
-const UploadLimit = 100 << 20
 
 // Names of the generated files in the job directory.
 const (
@@ -83,11 +78,9 @@ type Spec struct {
 	Address string
 }
 
-// SizedFile is a staged file and its size.
-type SizedFile struct {
-	Path string // relative, slash-separated
-	Size int64
-}
+// SizedFile is a staged file and its size, as rayjobs reports the files
+// of an oversized package.
+type SizedFile = rayjobs.FileSize
 
 // Result describes a staged job directory.
 type Result struct {
@@ -109,10 +102,6 @@ type RuntimeEnvSpec struct {
 	Pip     []string          `json:"pip,omitempty"`
 	EnvVars map[string]string `json:"env_vars,omitempty"`
 }
-
-// DefaultEnv returns the recipe's recommended job environment, as the
-// manifest defines it.
-func DefaultEnv() map[string]string { return maps.Clone(manifest.RecommendedEnv) }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
 func MergeEnv(layers ...map[string]string) map[string]string {
@@ -206,17 +195,6 @@ func (p *prepared) runtimeEnv() RuntimeEnvSpec {
 	return rt
 }
 
-// RuntimeEnv returns the runtime environment Stage writes to
-// ray_runtime_env.yaml, for a Jobs API client to send as JSON. It hashes
-// wheels whose SHA256 is not given.
-func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
-	p, err := prepare(spec)
-	if err != nil {
-		return RuntimeEnvSpec{}, err
-	}
-	return p.runtimeEnv(), nil
-}
-
 // EntrypointArgs returns the job's command as arguments (the default ado
 // command when Spec.Entrypoint is empty).
 func EntrypointArgs(spec Spec) ([]string, error) {
@@ -293,18 +271,14 @@ func Stage(dir string, spec Spec) (Result, error) {
 		total += n
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	largest := append([]SizedFile(nil), files...)
-	sort.SliceStable(largest, func(i, j int) bool { return largest[i].Size > largest[j].Size })
-	if len(largest) > 5 {
-		largest = largest[:5]
-	}
-	if total > UploadLimit {
+	largest := rayjobs.LargestFiles(files, 5)
+	if rayjobs.OverUploadLimit(total) {
 		var parts []string
 		for _, f := range largest {
 			parts = append(parts, fmt.Sprintf("%s (%s)", f.Path, mib(f.Size)))
 		}
 		warnings = append(warnings, fmt.Sprintf("job directory is %s, above Ray's %s upload limit; largest files: %s",
-			mib(total), mib(UploadLimit), strings.Join(parts, ", ")))
+			mib(total), mib(rayjobs.MaxPackageSize), strings.Join(parts, ", ")))
 	}
 
 	if err := swapInto(tmp, dir); err != nil {
@@ -459,7 +433,7 @@ func cleanDst(d string) (string, error) {
 	}
 	for _, part := range strings.Split(s, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("destination %q must not contain ..", d)
+			return "", fmt.Errorf("destination %q must not contain .. components", d)
 		}
 	}
 	c := path.Clean(s)

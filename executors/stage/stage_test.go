@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,10 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/testgate"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden files")
@@ -317,7 +322,7 @@ func TestStageSizeWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fh.Truncate(UploadLimit + 1); err != nil {
+	if err := fh.Truncate(rayjobs.MaxPackageSize + 1); err != nil {
 		t.Fatal(err)
 	}
 	fh.Close()
@@ -327,7 +332,7 @@ func TestStageSizeWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TotalBytes <= UploadLimit || len(res.Largest) == 0 || res.Largest[0].Path != "data/big.bin" {
+	if res.TotalBytes <= rayjobs.MaxPackageSize || len(res.Largest) == 0 || res.Largest[0].Path != "data/big.bin" {
 		t.Errorf("total %d, largest %v", res.TotalBytes, res.Largest)
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "data/big.bin (100.0 MiB)") || !strings.Contains(res.Warnings[0], "upload limit") {
@@ -395,10 +400,7 @@ func TestShlexJoin(t *testing.T) {
 // that records its arguments and working directory, checking the shell
 // quoting end to end and the RAY_ADDRESS override.
 func TestSubmitScriptArgs(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := testgate.Tool(t, "bash")
 	f := newFixture(t)
 	dir := filepath.Join(t.TempDir(), "job")
 	spec := f.spec()
@@ -435,10 +437,7 @@ func TestSubmitScriptArgs(t *testing.T) {
 }
 
 func TestSubmitScriptRequiresAddress(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := testgate.Tool(t, "bash")
 	f := newFixture(t)
 	dir := filepath.Join(t.TempDir(), "job")
 	spec := f.spec()
@@ -475,4 +474,19 @@ func noLeftovers(t *testing.T, parent string, names ...string) {
 	if !reflect.DeepEqual(got, names) {
 		t.Errorf("%s holds %q, want %q", parent, got, names)
 	}
+}
+
+// DefaultEnv returns the recipe's recommended job environment, as the
+// manifest defines it.
+func DefaultEnv() map[string]string { return maps.Clone(manifest.RecommendedEnv) }
+
+// RuntimeEnv returns the runtime environment Stage writes to
+// ray_runtime_env.yaml, for a Jobs API client to send as JSON. It hashes
+// wheels whose SHA256 is not given.
+func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
+	p, err := prepare(spec)
+	if err != nil {
+		return RuntimeEnvSpec{}, err
+	}
+	return p.runtimeEnv(), nil
 }

@@ -10,14 +10,8 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
-
-// missing skips the test, or fails it when CI=true (the real tier must run
-// in CI).
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	raytest.Missing(t, format, args...)
-}
 
 // pythonForTests locates the interpreter with pypa/build installed:
 // $ADOPIPE_PYTHON, else <repo>/.venv/bin/python (made by `make venv`).
@@ -25,13 +19,15 @@ func pythonForTests(t testing.TB) string {
 	t.Helper()
 	py := raytest.RequirePython(t)
 	if out, err := exec.Command(py, "-c", "import build").CombinedOutput(); err != nil {
-		missing(t, "%s cannot import build: %v\n%s", py, err, out)
+		testgate.Missing(t, "%s cannot import build: %v\n%s", py, err, out)
 	}
 	return py
 }
 
-// uvForTests locates uv: $ADOPIPE_UV, beside the python, or on PATH. uv is
-// an optional frontend, so its absence skips even in CI.
+// uvForTests locates uv: $ADOPIPE_UV, beside the python (the project's
+// .venv has it: python/requirements.txt pins it), or on PATH. uv is an
+// optional frontend for users, but the project installs it, so a missing
+// uv fails in CI like any missing part.
 func uvForTests(t testing.TB, py string) string {
 	t.Helper()
 	if uv := os.Getenv("ADOPIPE_UV"); uv != "" {
@@ -40,11 +36,7 @@ func uvForTests(t testing.TB, py string) string {
 	if uv := filepath.Join(filepath.Dir(py), "uv"); fileExists(uv) {
 		return uv
 	}
-	if uv, err := exec.LookPath("uv"); err == nil {
-		return uv
-	}
-	t.Skip("uv not installed")
-	return ""
+	return testgate.Tool(t, "uv")
 }
 
 func fileExists(p string) bool {
@@ -94,9 +86,7 @@ func git(t testing.TB, dir string, args ...string) string {
 // gitRepo turns dir into a git repository with everything committed.
 func gitRepo(t testing.TB, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		missing(t, "git not installed")
-	}
+	testgate.Tool(t, "git")
 	git(t, dir, "init", "-q")
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-q", "-m", "initial")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 func writeWheel(t *testing.T, dir, name, content string) (string, string) {
@@ -124,12 +126,12 @@ func TestPutAcrossFileSystems(t *testing.T) {
 	root := t.TempDir()
 	other, err := os.MkdirTemp("/dev/shm", "wheelcache-test-")
 	if err != nil {
-		t.Skip("no /dev/shm")
+		testgate.Missing(t, "no writable /dev/shm: %v", err)
 	}
 	defer os.RemoveAll(other)
 	var a, b syscall.Stat_t
 	if syscall.Stat(root, &a) != nil || syscall.Stat(other, &b) != nil || a.Dev == b.Dev {
-		t.Skip("/dev/shm is on the same file system as the temp dir")
+		testgate.Missing(t, "/dev/shm is on the same file system as the temp dir %s", root)
 	}
 	src, sum := writeWheel(t, other, "pkg-1.0-py3-none-any.whl", "cross device")
 	c := New(filepath.Join(root, "cache"))

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -70,8 +71,9 @@ func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipel
 }
 
 // followJob streams a job's logs to logs (unless nil) and polls it until it
-// ends, calling record with each new status it sees; it returns the job's
-// last details.
+// ends, calling record with each new status it sees (again at the next
+// poll while record answers errBusy); it returns the job's last details
+// once its final status is recorded.
 func (p *Project) followJob(ctx context.Context, c *rayjobs.Client, op, id string, logs io.Writer, record func(status string) error) (rayjobs.JobInfo, error) {
 	if logs != nil {
 		if err := c.TailLogs(ctx, id, logs); err != nil && ctx.Err() == nil {
@@ -80,19 +82,22 @@ func (p *Project) followJob(ctx context.Context, c *rayjobs.Client, op, id strin
 	}
 	t := time.NewTicker(followPoll)
 	defer t.Stop()
-	var last rayjobs.Status
+	var recorded rayjobs.Status
 	for {
 		info, err := c.Job(ctx, id)
 		if err != nil {
 			return info, err
 		}
-		if info.Status != last {
-			last = info.Status
-			if err := record(string(info.Status)); err != nil {
+		if info.Status != recorded {
+			err := record(string(info.Status))
+			if !errors.Is(err, errBusy) {
+				recorded = info.Status
+			}
+			if err != nil && !errors.Is(err, errBusy) {
 				p.warn("job %s: could not record its status %s: %v", op, info.Status, err)
 			}
 		}
-		if info.Status.IsTerminal() {
+		if info.Status.IsTerminal() && recorded == info.Status {
 			return info, nil
 		}
 		select {

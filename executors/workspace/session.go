@@ -103,7 +103,7 @@ func (s *Session) RecordStatus(ctx context.Context, op, jobID, status string) er
 		return nil
 	}
 	if s.held {
-		return state.Save(s.StatePath, s.State)
+		return state.Save(s.StatePath, s.State, s.Config.SensitiveValues())
 	}
 	err := s.recordBriefly(ctx, op, jobID, status)
 	if errors.Is(err, errBusy) {
@@ -136,7 +136,7 @@ func (p *Project) recordBriefly(ctx context.Context, op, jobID, status string) e
 	if !setStatus(fresh, op, jobID, status) {
 		return nil
 	}
-	return state.Save(p.StatePath, fresh)
+	return state.Save(p.StatePath, fresh, p.Config.SensitiveValues())
 }
 
 // setStatus reports whether it changed st.

@@ -72,10 +72,11 @@ type watcher struct {
 	planner *planner.Planner // kept across cycles: its stat cache stays warm
 	cn      *pipeline.Connector
 
-	mu      sync.Mutex
-	tracks  map[string]context.CancelFunc // operation -> its newest job's follower
-	cycling bool                          // a cycle holds the state
-	pending map[string]jobStatus          // statuses not recorded yet, by operation
+	followers sync.WaitGroup
+	mu        sync.Mutex
+	tracks    map[string]context.CancelFunc // operation -> its newest job's follower
+	cycling   bool                          // a cycle holds the state
+	pending   map[string]jobStatus          // statuses not recorded yet, by operation
 }
 
 type jobStatus struct{ jobID, status string }
@@ -120,6 +121,7 @@ func (p *Project) Watch(ctx context.Context, o WatchOptions) error {
 				<-running
 			}
 			w.stopTracks()
+			w.followers.Wait()
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			if err := w.flushLocked(context.WithoutCancel(ctx)); err != nil {
@@ -230,8 +232,8 @@ func (w *watcher) endCycle(ctx context.Context, s *Session) {
 	}
 }
 
-// record keeps a job's status: at once between cycles, or at the end of
-// the running cycle.
+// record keeps a job's status: at once between cycles (errBusy while
+// another adopipe holds the state), or at the end of the running cycle.
 func (w *watcher) record(ctx context.Context, op, jobID, status string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -243,16 +245,15 @@ func (w *watcher) record(ctx context.Context, op, jobID, status string) error {
 }
 
 // flushLocked records the pending statuses between cycles; those the lock
-// of another adopipe keeps out stay pending for the next try. Called with
-// mu held.
+// of another adopipe keeps out stay pending for the next try, and the
+// error says so with errBusy. Called with mu held.
 func (w *watcher) flushLocked(ctx context.Context) error {
 	var errs []error
 	for op, js := range w.pending {
 		err := w.p.recordBriefly(ctx, op, js.jobID, js.status)
-		if errors.Is(err, errBusy) {
-			continue
+		if !errors.Is(err, errBusy) {
+			delete(w.pending, op)
 		}
-		delete(w.pending, op)
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -272,14 +273,14 @@ func (w *watcher) track(j pipeline.JobOutcome) {
 	if w.o.Logs != nil {
 		logs = w.o.Logs(j.Operation)
 	}
-	go func() {
+	w.followers.Go(func() {
 		info, err := w.p.followJob(ctx, j.Client(), j.Operation, j.JobID, logs, func(status string) error {
 			return w.record(ctx, j.Operation, j.JobID, status)
 		})
 		if err == nil {
 			w.report(WatchEvent{Kind: WatchJobEnded, Operation: j.Operation, JobID: j.JobID, Status: info.Status})
 		}
-	}()
+	})
 }
 
 func (w *watcher) stopTracks() {

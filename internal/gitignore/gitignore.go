@@ -246,61 +246,6 @@ func (l *list) lastMatch(rel, name string, isDir bool) *pattern {
 	return nil
 }
 
-// Match reports whether rel (slash-separated, relative to the root) is
-// ignored, including because one of its parent directories is. The
-// .gitignore files of rel's parent directories must have been added.
-func (m *Matcher) Match(rel string, isDir bool) bool {
-	rel = cleanRel(rel)
-	if rel == "" {
-		return false
-	}
-	// Parent directories first: an excluded parent excludes everything.
-	for i := 0; i < len(rel); i++ {
-		if rel[i] == '/' {
-			if m.MatchEntry(rel[:i], true) {
-				return true
-			}
-		}
-	}
-	return m.MatchEntry(rel, isDir)
-}
-
-// MatchEntry reports whether rel is ignored by its own name, assuming its
-// parent directories are not ignored (as in a walk that does not descend
-// into ignored directories). It is cheaper than Match.
-func (m *Matcher) MatchEntry(rel string, isDir bool) bool {
-	name := rel[strings.LastIndexByte(rel, '/')+1:]
-	if m.always.lastMatch(rel, name, isDir) != nil {
-		return true
-	}
-	if p := m.extra.lastMatch(rel, name, isDir); p != nil {
-		return !p.negate
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if len(m.files) == 0 {
-		return false
-	}
-	// Deepest .gitignore first: the directory holding rel, then upwards.
-	dir := rel
-	for {
-		i := strings.LastIndexByte(dir, '/')
-		if i < 0 {
-			dir = ""
-		} else {
-			dir = dir[:i]
-		}
-		if l := m.files[dir]; l != nil {
-			if p := l.lastMatch(rel, name, isDir); p != nil {
-				return !p.negate
-			}
-		}
-		if dir == "" {
-			return false
-		}
-	}
-}
-
 // DirMatcher matches the entries of one directory. It snapshots the
 // .gitignore files that apply to the directory (its own and its
 // parents'), so those must have been added before calling Matcher.Dir.
@@ -310,8 +255,8 @@ type DirMatcher struct {
 }
 
 // Dir returns a DirMatcher for the entries of directory dirRel ("" for
-// the root). A walker calls it once per directory, after LoadDir, and
-// saves the per-entry map lookups of MatchEntry.
+// the root). A walker calls it once per directory, after LoadDir, so
+// matching an entry costs no map lookups.
 func (m *Matcher) Dir(dirRel string) DirMatcher {
 	dirRel = cleanRel(dirRel)
 	d := DirMatcher{m: m}
@@ -333,8 +278,9 @@ func (m *Matcher) Dir(dirRel string) DirMatcher {
 	return d
 }
 
-// MatchEntry is Matcher.MatchEntry for rel, an entry of d's directory
-// whose last component is name.
+// MatchEntry reports whether rel, an entry of d's directory whose last
+// component is name, is ignored by its own name: its parent directories
+// are taken as not ignored (a walk does not descend into ignored ones).
 func (d DirMatcher) MatchEntry(rel, name string, isDir bool) bool {
 	m := d.m
 	if len(m.always.patterns) > 0 && m.always.lastMatch(rel, name, isDir) != nil {

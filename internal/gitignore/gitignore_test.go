@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // gitCase is a tree of .gitignore files and paths. Expected answers come
@@ -184,9 +186,7 @@ func write(t *testing.T, root, rel, content string) {
 
 func gitIgnored(t *testing.T, root string, paths map[string]bool) map[string]bool {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testgate.Tool(t, "git")
 	if _, err := git(t, root, nil, "init", "-q"); err != nil {
 		t.Fatal(err)
 	}

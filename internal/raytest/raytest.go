@@ -4,8 +4,9 @@
 // If ADOPIPE_TEST_RAY_ADDRESS is set it is used and nothing is started.
 // Otherwise one head per test binary is started on 127.0.0.1 with free
 // ports and its own temp dir (executors/localcluster), and stopped by pid
-// when Main's m.Run returns. If ray is not installed Head calls t.Skip,
-// except when CI=true, where it fails the test.
+// when Main's m.Run returns. Head and the Require functions are the real
+// tier: under -short they skip, and a missing ray or python skips the test,
+// except when CI=true, where it fails it (internal/testgate decides).
 //
 // Use it as:
 //
@@ -25,6 +26,7 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // Environment variables read by this package.
@@ -40,9 +42,6 @@ var (
 	startErr error
 	stateDir string
 )
-
-// InCI reports whether CI=true, where missing tools fail instead of skip.
-func InCI() bool { return os.Getenv("CI") == "true" }
 
 // RepoRoot returns the root of the adopipe module (the directory whose
 // go.mod declares github.com/adopipe/adopipe), searching upward from the
@@ -106,34 +105,37 @@ func isExecutable(path string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-// Missing skips the test, or fails it when CI=true, because a tool the
-// real tier needs is not installed.
-func Missing(t testing.TB, format string, args ...any) {
+// RequireRay marks t as real tier (testgate.Real) and returns RayBin(),
+// or skips or fails the test when it is missing (testgate.Missing).
+func RequireRay(t testing.TB) string {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if InCI() {
-		t.Fatalf("%s (CI=true: the real tier must not skip; run `make venv`)", msg)
-		return
-	}
-	t.Skipf("%s (run `make venv` to enable real-Ray tests)", msg)
+	testgate.Real(t, "Ray")
+	return rayOrMissing(t)
 }
 
-// RequireRay returns RayBin() or skips/fails the test when it is missing.
-func RequireRay(t testing.TB) string {
+// RequirePython marks t as real tier (it runs the project's Python: Ray's
+// code, a build) and returns Python(), or skips or fails the test when it
+// is missing.
+func RequirePython(t testing.TB) string {
+	t.Helper()
+	testgate.Real(t, "the project's Python")
+	return pythonOrMissing(t)
+}
+
+func rayOrMissing(t testing.TB) string {
 	t.Helper()
 	bin := RayBin()
 	if !isExecutable(bin) {
-		Missing(t, "ray CLI not found at %s", bin)
+		testgate.Missing(t, "ray CLI not found at %s", bin)
 	}
 	return bin
 }
 
-// RequirePython returns Python() or skips/fails the test when it is missing.
-func RequirePython(t testing.TB) string {
+func pythonOrMissing(t testing.TB) string {
 	t.Helper()
 	py := Python()
 	if !isExecutable(py) {
-		Missing(t, "python not found at %s", py)
+		testgate.Missing(t, "python not found at %s", py)
 	}
 	return py
 }
@@ -142,6 +144,7 @@ func RequirePython(t testing.TB) string {
 // head usable for jobs. See the package comment.
 func Head(t testing.TB) string {
 	t.Helper()
+	testgate.Real(t, "a Ray head")
 	if addr := os.Getenv(EnvAddress); addr != "" {
 		return strings.TrimRight(addr, "/")
 	}

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
-	"github.com/adopipe/adopipe/internal/state"
 	"github.com/hashicorp/hcl/v2"
 )
 

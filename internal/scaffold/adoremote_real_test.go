@@ -10,6 +10,7 @@ import (
 
 	"github.com/adopipe/adopipe/internal/raytest"
 	"github.com/adopipe/adopipe/internal/testfiles"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // remoteJob is one remote context for ado_remote_view.py.
@@ -28,12 +29,9 @@ type remoteJob struct {
 // runtime_env config and cluster as ado would; and that what ado refuses,
 // the conversion refuses.
 func TestFromAdoRemoteMatchesAdo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real tier: runs ado-core")
-	}
 	py := raytest.RequirePython(t)
 	if out, err := exec.Command(py, "-c", "import ado.cli.utils.remote.dispatch").CombinedOutput(); err != nil {
-		raytest.Missing(t, "ado-core is not importable by %s: %v\n%s", py, err, out)
+		testgate.Missing(t, "ado-core is not importable by %s: %v\n%s", py, err, out)
 	}
 	ado := adoCheckoutDir(t)
 

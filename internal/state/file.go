@@ -74,9 +74,6 @@ func Parse(data []byte) (*State, error) {
 	if s.Operations == nil {
 		s.Operations = map[string]OperationState{}
 	}
-	if s.LocalClusters == nil {
-		s.LocalClusters = map[string]LocalClusterState{}
-	}
 	return s, nil
 }
 
@@ -124,9 +121,11 @@ func explainLoadError(path string, err error) error {
 // or a serial not older than s (someone else saved since s was loaded), and
 // refuses to overwrite a corrupt file. On error s.Serial is restored, unless
 // the error came after the new file was already renamed into place (then the
-// file holds s and only its durability is in doubt). Callers should hold
-// Lock while they Load, work and Save.
-func Save(path string, s *State) error {
+// file holds s and only its durability is in doubt). Save also refuses,
+// writing nothing, when s would hold any of secrets (the manifest's
+// sensitive values: manifest.Config.SensitiveValues); see CheckNoSecrets.
+// Callers should hold Lock while they Load, work and Save.
+func Save(path string, s *State, secrets []string) error {
 	if s == nil {
 		return errors.New("state: Save of a nil state")
 	}
@@ -136,7 +135,7 @@ func Save(path string, s *State) error {
 	s.Version = FormatVersion
 	prev := s.Serial
 	s.Serial++
-	err := save(path, s)
+	err := save(path, s, secrets)
 	var late *atomicfile.NotDurableError
 	if err != nil && !errors.As(err, &late) {
 		s.Serial = prev // nothing reached path: the caller may retry
@@ -144,7 +143,10 @@ func Save(path string, s *State) error {
 	return err
 }
 
-func save(path string, s *State) error {
+func save(path string, s *State, secrets []string) error {
+	if err := CheckNoSecrets(s, secrets...); err != nil {
+		return fmt.Errorf("state file %s: %w", path, err)
+	}
 	if data, err := os.ReadFile(path); err == nil {
 		cur, perr := Parse(data)
 		if perr != nil {

@@ -23,7 +23,7 @@ func savedTwice(t *testing.T, path string) *State {
 	s := populated()
 	s.Serial = 0
 	for range 2 {
-		if err := Save(path, s); err != nil {
+		if err := Save(path, s, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestSaveLoad(t *testing.T) {
 	path := statePath(t)
 	s := populated()
 	s.Serial = 0
-	if err := Save(path, s); err != nil {
+	if err := Save(path, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	if s.Serial != 1 {
@@ -85,7 +85,7 @@ func TestSaveLoad(t *testing.T) {
 	first := readFile(t, path)
 
 	s.Operations["sweep"] = OperationState{JobID: "second"}
-	if err := Save(path, s); err != nil {
+	if err := Save(path, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := mustLoad(t, path)
@@ -109,7 +109,7 @@ func TestSaveLoad(t *testing.T) {
 func TestSaveDefaultsVersionAndLineage(t *testing.T) {
 	path := statePath(t)
 	s := &State{}
-	if err := Save(path, s); err != nil {
+	if err := Save(path, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := mustLoad(t, path)
@@ -123,11 +123,11 @@ func TestSaveRefusesConflicts(t *testing.T) {
 	savedTwice(t, path)
 
 	a, b := mustLoad(t, path), mustLoad(t, path)
-	if err := Save(path, a); err != nil {
+	if err := Save(path, a, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := readFile(t, path)
-	err := Save(path, b)
+	err := Save(path, b, nil)
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("second writer: err = %v, want ErrConflict naming %s", err, path)
 	}
@@ -136,7 +136,7 @@ func TestSaveRefusesConflicts(t *testing.T) {
 	}
 	other := New()
 	other.Serial = 100
-	if err := Save(path, other); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "lineage") {
+	if err := Save(path, other, nil); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "lineage") {
 		t.Fatalf("other lineage: err = %v", err)
 	}
 	if !bytes.Equal(readFile(t, path), before) {
@@ -152,7 +152,7 @@ func TestSaveRefusesToOverwriteCorruptFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"version":1,"ser`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Save(path, New()); !errors.Is(err, ErrCorrupt) {
+	if err := Save(path, New(), nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("err = %v, want ErrCorrupt", err)
 	}
 	if got := readFile(t, path); string(got) != `{"version":1,"ser` {
@@ -276,7 +276,7 @@ func TestSaveFailureAtEachStep(t *testing.T) {
 			}
 			t.Cleanup(func() { afterStep = func(atomicfile.Step) error { return nil } })
 			s.Plugins["new"] = PluginState{Fingerprint: "f"}
-			err := Save(path, s)
+			err := Save(path, s, nil)
 			if !errors.Is(err, injected) {
 				t.Fatalf("Save = %v, want the injected failure", err)
 			}
@@ -300,7 +300,7 @@ func TestSaveFailureAtEachStep(t *testing.T) {
 			}
 			// The next save works either way.
 			afterStep = func(atomicfile.Step) error { return nil }
-			if err := Save(path, s); err != nil {
+			if err := Save(path, s, nil); err != nil {
 				t.Fatalf("save after failure: %v", err)
 			}
 		})
@@ -345,7 +345,7 @@ func TestCrashDuringSave(t *testing.T) {
 				t.Error("expected the crashed temp file to be left behind (did the crash happen?)")
 			}
 			// Work continues: load and save again.
-			if err := Save(path, got); err != nil {
+			if err := Save(path, got, nil); err != nil {
 				t.Fatalf("save after crash: %v", err)
 			}
 			if b := mustLoad(t, BackupPath(path)); b.Serial != got.Serial-1 {
@@ -373,7 +373,7 @@ func TestSaveRemovesOnlyStaleTemps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := Save(path, s); err != nil {
+	if err := Save(path, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]bool{stale: false, fresh: true, other: true} {

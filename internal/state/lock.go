@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -183,9 +182,6 @@ func readHolder(lockFile string) *Holder {
 	}
 	return &h
 }
-
-// errLockUnsupported is returned where the platform has no advisory lock.
-var errLockUnsupported = errors.New("file locking is not supported on this platform")
 
 // LoadLocked takes the lock (see Lock) and loads the state, for commands
 // that will Save: the usual sequence is LoadLocked, work, Save, unlock. If

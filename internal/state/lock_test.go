@@ -175,7 +175,7 @@ func TestLoadLocked(t *testing.T) {
 	if _, err := Lock(context.Background(), path, 0, "x"); err == nil {
 		t.Fatal("LoadLocked did not hold the lock")
 	}
-	if err := Save(path, s); err != nil {
+	if err := Save(path, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	unlock()

@@ -61,7 +61,7 @@ func helperCrashSave() {
 		os.Exit(1)
 	}
 	s.Plugins["crash"] = PluginState{Fingerprint: "sha256:crash"}
-	if err := Save(path, s); err != nil {
+	if err := Save(path, s, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

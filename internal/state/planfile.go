@@ -35,8 +35,10 @@ type PlanFile struct {
 
 // WritePlanFile writes env to path atomically (temp file, fsync, rename).
 // FormatVersion is set to PlanFormatVersion and CreatedAt to now if zero.
-// The file is created with mode 0600: a plan may show environment values.
-func WritePlanFile(path string, env *PlanFile) error {
+// The file is created with mode 0600: a plan may show environment values,
+// but never sensitive ones: it refuses, writing nothing, when env would
+// hold any of secrets (see CheckNoSecrets).
+func WritePlanFile(path string, env *PlanFile, secrets []string) error {
 	if env == nil {
 		return errors.New("plan file: nothing to write")
 	}
@@ -47,6 +49,9 @@ func WritePlanFile(path string, env *PlanFile) error {
 	out.FormatVersion = PlanFormatVersion
 	if out.CreatedAt.IsZero() {
 		out.CreatedAt = time.Now().UTC()
+	}
+	if err := CheckNoSecrets(&out, secrets...); err != nil {
+		return fmt.Errorf("plan file %s: %w", path, err)
 	}
 	data, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {

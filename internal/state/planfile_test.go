@@ -35,7 +35,7 @@ func compactJSON(t *testing.T, b []byte) string {
 func TestPlanFileRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "plan.json")
 	env := samplePlan()
-	if err := WritePlanFile(path, env); err != nil {
+	if err := WritePlanFile(path, env, nil); err != nil {
 		t.Fatal(err)
 	}
 	if env.FormatVersion != PlanFormatVersion || env.CreatedAt.IsZero() {
@@ -64,7 +64,7 @@ func TestWritePlanFileKeepsCreatedAtAndRejectsBadPlan(t *testing.T) {
 	dir := t.TempDir()
 	env := samplePlan()
 	env.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := WritePlanFile(filepath.Join(dir, "a.json"), env); err != nil {
+	if err := WritePlanFile(filepath.Join(dir, "a.json"), env, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := ReadPlanFile(filepath.Join(dir, "a.json")); err != nil || !got.CreatedAt.Equal(env.CreatedAt) {
@@ -72,7 +72,7 @@ func TestWritePlanFileKeepsCreatedAtAndRejectsBadPlan(t *testing.T) {
 	}
 	for _, plan := range []string{"", "{", "  "} {
 		env.Plan = json.RawMessage(plan)
-		if err := WritePlanFile(filepath.Join(dir, "b.json"), env); err == nil {
+		if err := WritePlanFile(filepath.Join(dir, "b.json"), env, nil); err == nil {
 			t.Errorf("plan %q was written", plan)
 		}
 	}
@@ -83,7 +83,7 @@ func TestWritePlanFileKeepsCreatedAtAndRejectsBadPlan(t *testing.T) {
 
 func TestWritePlanFileFailureLeavesOldFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "plan.json")
-	if err := WritePlanFile(path, samplePlan()); err != nil {
+	if err := WritePlanFile(path, samplePlan(), nil); err != nil {
 		t.Fatal(err)
 	}
 	old := readFile(t, path)
@@ -97,7 +97,7 @@ func TestWritePlanFileFailureLeavesOldFile(t *testing.T) {
 	t.Cleanup(func() { afterStep = func(atomicfile.Step) error { return nil } })
 	env := samplePlan()
 	env.InputsDigest = "other"
-	if err := WritePlanFile(path, env); !errors.Is(err, injected) {
+	if err := WritePlanFile(path, env, nil); !errors.Is(err, injected) {
 		t.Fatalf("err = %v", err)
 	}
 	if !bytes.Equal(readFile(t, path), old) {

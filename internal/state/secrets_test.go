@@ -1,7 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -28,5 +32,37 @@ func TestCheckNoSecrets(t *testing.T) {
 	plan.Plan = json.RawMessage(`{"env":{"TOKEN":"s3cr3t-value"}}`)
 	if err := CheckNoSecrets(plan, "s3cr3t-value"); err == nil {
 		t.Fatal("secret in a plan not found")
+	}
+}
+
+// TestWritersRefuseSecrets: Save and WritePlanFile run the guard, write
+// nothing when it trips and do not repeat the value in their error.
+func TestWritersRefuseSecrets(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	s := populated()
+	if err := Save(path, s, []string{"hunter2-token"}); err != nil {
+		t.Fatalf("clean state: %v", err)
+	}
+	before := readFile(t, path)
+	serial := s.Serial
+	s.Operations["sweep"] = OperationState{Address: "http://user:hunter2-token@host:8265"}
+	err := Save(path, s, []string{"hunter2-token"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Save of a state holding a secret = %v", err)
+	}
+	if !bytes.Equal(readFile(t, path), before) || s.Serial != serial {
+		t.Error("a refused Save changed the file or the serial")
+	}
+
+	plan := samplePlan()
+	plan.Plan = json.RawMessage(`{"env":{"TOKEN":"s3cr3t-value"}}`)
+	planPath := filepath.Join(dir, "plan.json")
+	err = WritePlanFile(planPath, plan, []string{"s3cr3t-value"})
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("WritePlanFile of a plan holding a secret = %v", err)
+	}
+	if _, err := os.Stat(planPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused plan was written: %v", err)
 	}
 }

@@ -2,8 +2,9 @@
 // that serialises writers of it, and the saved-plan file format.
 //
 // The state records what adopipe last did: which wheel each plugin's
-// fingerprint produced, which job each operation's inputs were submitted as,
-// and which local Ray clusters adopipe started. It is written atomically
+// fingerprint produced and which job each operation's inputs were submitted
+// as. (A local Ray head adopipe started is recorded by executors/localcluster
+// in its own file beside its log and lock.) It is written atomically
 // (temp file, fsync, rename, fsync of the directory) with the previous
 // version kept as <path>.backup, and carries a Serial (incremented on every
 // Save) and a Lineage (fixed when the state is created) so a saved plan can
@@ -50,8 +51,6 @@ type State struct {
 	Plugins map[string]PluginState `json:"plugins"`
 	// Operations is keyed by operation name.
 	Operations map[string]OperationState `json:"operations"`
-	// LocalClusters is keyed by cluster name.
-	LocalClusters map[string]LocalClusterState `json:"local_clusters"`
 
 	// Extra holds top-level keys this adopipe does not know, kept verbatim
 	// so that saving does not drop them.
@@ -92,24 +91,13 @@ type OperationState struct {
 	Status string `json:"status,omitempty"`
 }
 
-// LocalClusterState records a Ray head adopipe started on this machine.
-type LocalClusterState struct {
-	PID        int       `json:"pid"`
-	Address    string    `json:"address"`               // Jobs API / dashboard URL
-	GCSAddress string    `json:"gcs_address,omitempty"` // host:port of the GCS
-	TempDir    string    `json:"temp_dir,omitempty"`
-	RayVersion string    `json:"ray_version,omitempty"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-}
-
 // New returns a fresh, empty state with a new lineage and serial 0.
 func New() *State {
 	return &State{
-		Version:       FormatVersion,
-		Lineage:       NewLineage(),
-		Plugins:       map[string]PluginState{},
-		Operations:    map[string]OperationState{},
-		LocalClusters: map[string]LocalClusterState{},
+		Version:    FormatVersion,
+		Lineage:    NewLineage(),
+		Plugins:    map[string]PluginState{},
+		Operations: map[string]OperationState{},
 	}
 }
 
@@ -160,9 +148,6 @@ func (s State) MarshalJSON() ([]byte, error) {
 	}
 	if f.Operations == nil {
 		f.Operations = map[string]OperationState{}
-	}
-	if f.LocalClusters == nil {
-		f.LocalClusters = map[string]LocalClusterState{}
 	}
 	known, err := json.Marshal(f)
 	if err != nil {

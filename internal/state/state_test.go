@@ -22,8 +22,6 @@ func populated() *State {
 	}
 	s.Operations["sweep"] = OperationState{InputDigest: "sha256:123", JobID: "adopipe-sweep-123",
 		SubmittedAt: t0, Cluster: "dev", Address: "http://127.0.0.1:8265", Status: "RUNNING"}
-	s.LocalClusters["local"] = LocalClusterState{PID: 42, Address: "http://127.0.0.1:8300",
-		GCSAddress: "127.0.0.1:6400", TempDir: "/tmp/ray-x", RayVersion: "2.49.0", StartedAt: t0}
 	return s
 }
 
@@ -39,7 +37,7 @@ func TestNew(t *testing.T) {
 	if a.Version != FormatVersion || a.Serial != 0 {
 		t.Errorf("new state: version %d serial %d", a.Version, a.Serial)
 	}
-	if a.Plugins == nil || a.Operations == nil || a.LocalClusters == nil {
+	if a.Plugins == nil || a.Operations == nil {
 		t.Error("new state has nil maps")
 	}
 }
@@ -65,7 +63,7 @@ func TestMarshalWritesEmptyMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"plugins":{}`, `"operations":{}`, `"local_clusters":{}`} {
+	for _, want := range []string{`"plugins":{}`, `"operations":{}`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("%s lacks %s", data, want)
 		}
@@ -148,7 +146,7 @@ func TestNoSecretFields(t *testing.T) {
 			for k, e := range v {
 				keys++
 				// Map keys under these are user-chosen names, not fields.
-				if where != ".plugins" && where != ".operations" && where != ".local_clusters" && secretish.MatchString(k) {
+				if where != ".plugins" && where != ".operations" && secretish.MatchString(k) {
 					t.Errorf("state JSON has field %s%s", where, "."+k)
 				}
 				walkJSON(e, where+"."+k)

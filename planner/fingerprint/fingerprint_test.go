@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // tree describes files to write: path -> content. A path ending in "*"
@@ -692,9 +694,7 @@ func genTree(b testing.TB, root string, n int) {
 // honours the .gitignore files above it, as git does; the answer is
 // checked against git ls-files.
 func TestParentGitignoresAgreeWithGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testgate.Tool(t, "git")
 	top := t.TempDir()
 	tree{
 		".gitignore":                  "*.log\n/plugins/p/local/\n/plugins/p/only-here.txt\ngen/\n",

@@ -91,8 +91,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = cr
 	}
-	p.rp.ServeHTTP(w, r)
-	n := atomic.LoadInt64(&cr.n)
+	// Count before the answer reaches the client, so a client that reads
+	// Stats right after its request sees it counted. By then the cluster
+	// has read the whole body.
+	var once sync.Once
+	record := func() {
+		once.Do(func() { p.record(atomic.LoadInt64(&cr.n), upload, submit, arrived) })
+	}
+	p.rp.ServeHTTP(&recordingWriter{ResponseWriter: w, before: record}, r)
+	record()
+}
+
+func (p *Proxy) record(n int64, upload, submit bool, arrived time.Time) {
 	p.mu.Lock()
 	p.stats.Requests++
 	p.stats.RequestBytes += n
@@ -111,6 +121,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// recordingWriter calls before ahead of the first byte of the answer.
+type recordingWriter struct {
+	http.ResponseWriter
+	before func()
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	w.before()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.before()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController, which the reverse proxy uses, flush
+// streamed answers and hijack websocket upgrades (log tails).
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type countReader struct {
 	r io.ReadCloser

@@ -22,6 +22,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/localcluster"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 func main() {
@@ -53,7 +54,7 @@ func run() int {
 	}
 	bin := raytest.RayBin()
 	if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
-		if raytest.InCI() {
+		if testgate.InCI() {
 			logf("ray CLI not found at %s and CI=true: the real tier must not skip (run `make venv`)", bin)
 			return 1
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 var rayhead string // built once by TestMain
@@ -100,9 +101,7 @@ print("ray_version=" + v["ray_version"])
 print("address=" + sys.argv[1])
 PY
 exit 5`
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not on PATH")
-	}
+	testgate.Tool(t, "python3")
 	cmd := exec.Command(script, "sh", "-c", probe)
 	var env []string
 	for _, kv := range os.Environ() {
