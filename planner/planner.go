@@ -59,14 +59,27 @@ type Request struct {
 	State  *state.State
 	// Operations selects operations by name; empty means all.
 	Operations []string
-	// JobLost, when set, reports whether a recorded job can no longer be
-	// on its cluster (a local head that stopped or restarted since), and
-	// why: such a job is submitted again. It must only look, never act.
-	JobLost func(op *manifest.Operation, rec state.OperationState) (reason string, lost bool)
+	// Refreshed is what the executors learnt of the recorded jobs, by
+	// operation, before planning (Terraform's refresh): a job lost with
+	// its cluster is submitted again, and a status seen on the cluster is
+	// newer than the recorded one. An operation missing here is planned
+	// from the state alone.
+	Refreshed map[string]JobRefresh
 	// Replace names operations whose recorded job is submitted again
 	// under a new id even when its inputs did not change (Terraform's
 	// -replace): the way to rerun a FAILED or STOPPED job.
 	Replace []string
+}
+
+// JobRefresh is what a refresh learnt of an operation's recorded job.
+type JobRefresh struct {
+	// Status is the job's status on its cluster; empty when not asked.
+	Status string
+	// Lost says the job can no longer be on its cluster (its local head
+	// stopped, or the cluster answered that it does not know the job);
+	// Reason says how that is known.
+	Lost   bool
+	Reason string
 }
 
 // source is one wheel to build from a checkout.
@@ -209,8 +222,12 @@ func jobStep(req Request, op *manifest.Operation, spec JobSpec, plan *Plan) JobS
 		step.Reason = "never submitted"
 		return step
 	}
+	refreshed := req.Refreshed[op.Name]
 	step.PreviousJobID = prev.JobID
 	step.LastStatus = prev.Status
+	if refreshed.Status != "" {
+		step.LastStatus = refreshed.Status
+	}
 	// A job that runs again follows the one recorded, so its id also
 	// depends on that job: going back to inputs submitted before (A, B,
 	// then A again) or replacing a job gets a new id, and a resumed apply
@@ -218,21 +235,17 @@ func jobStep(req Request, op *manifest.Operation, spec JobSpec, plan *Plan) JobS
 	// Ray accepted it).
 	next := SubmissionID(op.Name, chainDigest(digest, prev.JobID))
 	unchanged := prev.InputDigest == digest
-	lostReason, lost := "", false
-	if unchanged && req.JobLost != nil {
-		lostReason, lost = req.JobLost(op, prev)
-	}
 	switch {
-	case lost:
+	case unchanged && refreshed.Lost:
 		step.Action, step.SubmissionID = ActionSubmit, next
-		step.Reason = "submitted before as " + prev.JobID + ", but " + lostReason
+		step.Reason = "submitted before as " + prev.JobID + ", but " + refreshed.Reason
 	case unchanged && slices.Contains(req.Replace, op.Name):
 		step.Action, step.SubmissionID, step.Replace = ActionSubmit, next, true
-		step.Reason = "replacing " + prev.JobID + lastSeen(prev.Status) + ", as asked"
+		step.Reason = "replacing " + prev.JobID + lastSeen(step.LastStatus) + ", as asked"
 	case unchanged:
 		step.Action = ActionSubmitted
-		step.Reason = "already submitted as " + prev.JobID + lastSeen(prev.Status)
-		if rerunnable(prev.Status) {
+		step.Reason = "already submitted as " + prev.JobID + lastSeen(step.LastStatus)
+		if rerunnable(step.LastStatus) {
 			step.Reason += "; --replace " + op.Name + " submits it again"
 		}
 	default:

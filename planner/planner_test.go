@@ -280,11 +280,9 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	p := f.plan("solo")
 	f.apply(p)
 	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
-	lost := func(*manifest.Operation, state.OperationState) (string, bool) {
-		return "its local Ray head stopped", true
-	}
+	lost := map[string]JobRefresh{"solo": {Lost: true, Reason: "its local Ray head stopped"}}
 	again, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
-		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, JobLost: lost})
+		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: lost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,5 +385,38 @@ func TestFingerprintListingsStayBounded(t *testing.T) {
 	// The kept listing of the built fingerprint still names what changed.
 	if w := last.Wheels[0]; w.Name != "alpha" || !strings.Contains(w.Reason, "src/a.py") {
 		t.Errorf("alpha step = %+v; want its reason to name src/a.py", w)
+	}
+}
+
+// What a refresh learnt wins over the state: the status seen on the
+// cluster is shown, and a lost job with unchanged inputs is resubmitted;
+// with changed inputs the change is the reason.
+func TestPlanUsesTheRefresh(t *testing.T) {
+	f := newFixture(t)
+	f.apply(f.plan("solo"))
+	rec := f.st.Operations["solo"]
+	rec.Status = "RUNNING"
+	f.st.Operations["solo"] = rec
+	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	plan := func(r JobRefresh) JobStep {
+		p, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: map[string]JobRefresh{"solo": r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Jobs[0]
+	}
+	if j := plan(JobRefresh{Status: "STOPPED"}); j.Action != ActionSubmitted || j.LastStatus != "STOPPED" || !strings.HasSuffix(j.Reason, "last seen STOPPED; --replace solo submits it again") {
+		t.Errorf("refreshed status = %+v", j)
+	}
+	if j := plan(JobRefresh{}); j.LastStatus != "RUNNING" || strings.Contains(j.Reason, "--replace") {
+		t.Errorf("without a refresh = %+v", j)
+	}
+	if j := plan(JobRefresh{Lost: true, Reason: "cluster c no longer knows it"}); j.Action != ActionSubmit || j.Reason != "submitted before as "+rec.JobID+", but cluster c no longer knows it" {
+		t.Errorf("lost = %+v", j)
+	}
+	f.write("o.yaml", "spaces: [changed]\n")
+	if j := plan(JobRefresh{Lost: true, Reason: "cluster c no longer knows it"}); !strings.HasPrefix(j.Reason, "inputs changed") {
+		t.Errorf("lost with changed inputs = %+v", j)
 	}
 }

@@ -86,7 +86,11 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 		ops, af.pf.replace = saved.Operations, saved.Replace
 	}
-	plan, err := s.Plan(ctx, p.NewPlanner(), af.pf.options(ops))
+	connector := p.Connector(true)
+	defer connector.Close()
+	po := af.pf.options(ops)
+	po.Connector = connector
+	plan, err := s.Plan(ctx, p.NewPlanner(), po)
 	if err != nil {
 		return err
 	}
@@ -105,8 +109,6 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 	}
 
-	connector := p.Connector(true)
-	defer connector.Close()
 	outcome, applyErr := pipeline.Apply(ctx, s.Pipeline(plan, af.parallelism, connector))
 	view.outcome(outcome)
 	if applyErr != nil {

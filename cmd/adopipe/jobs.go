@@ -57,20 +57,11 @@ func (a *app) statusCommand() *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "OPERATION\tJOB\tSTATUS\tSUBMITTED\tCLUSTER")
-			for _, op := range ops {
-				rec := s.State.Operations[op]
-				status := rec.Status + " (recorded)"
-				if c, id, err := s.JobClient(ctx, cn, op); err == nil {
-					if info, err := c.Job(ctx, id); err == nil {
-						status = string(info.Status)
-						a.recordStatus(ctx, s, op, id, status)
-					} else {
-						status += "; " + err.Error()
-					}
-				} else {
-					status += "; cluster unreachable"
+			for _, c := range s.Refresh(ctx, cn, ops) {
+				if c.Status != "" {
+					a.recordStatus(ctx, s, c.Operation, c.Record.JobID, c.Status)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", op, rec.JobID, status, rec.SubmittedAt.Local().Format(time.DateTime), rec.Cluster)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Operation, c.Record.JobID, c.Describe(), c.Record.SubmittedAt.Local().Format(time.DateTime), c.Cluster)
 			}
 			return tw.Flush()
 		},

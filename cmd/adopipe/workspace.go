@@ -25,14 +25,17 @@ func (s *stateFlags) register(cmd *cobra.Command) {
 // planFlags are the flags of commands that plan (plan, apply).
 type planFlags struct {
 	replace []string
+	refresh bool
 }
 
 func (p *planFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&p.replace, "replace", nil, "submit `OPERATION` again under a new job id although its inputs did not change (repeatable)")
+	f := cmd.Flags()
+	f.StringArrayVar(&p.replace, "replace", nil, "submit `OPERATION` again under a new job id although its inputs did not change (repeatable)")
+	f.BoolVar(&p.refresh, "refresh", true, "ask the clusters about the recorded jobs first (--refresh=false plans from the state)")
 }
 
 func (p planFlags) options(ops []string) workspace.PlanOptions {
-	return workspace.PlanOptions{Operations: ops, Replace: p.replace}
+	return workspace.PlanOptions{Operations: ops, Replace: p.replace, NoRefresh: !p.refresh}
 }
 
 // project loads the manifest, printing its diagnostics, and returns its

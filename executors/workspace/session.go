@@ -70,13 +70,21 @@ type PlanOptions struct {
 	// Replace names operations whose job is submitted again although its
 	// inputs did not change.
 	Replace []string
+	// NoRefresh plans from the state without asking the clusters about
+	// the recorded jobs (a local head adopipe runs is still checked).
+	NoRefresh bool
+	// Connector reaches the clusters for the refresh; nil opens one that
+	// starts nothing, closed when the plan is made.
+	Connector *pipeline.Connector
 }
 
-// Plan plans the selected operations against this state, resubmitting
-// jobs lost with their local head, and keeps the planner's caches (a
-// failure to is a warning: they are only caches).
+// Plan refreshes the recorded jobs (see Refresh), plans the selected
+// operations against this state, resubmitting jobs lost with their
+// cluster, and keeps the planner's caches (a failure to is a warning:
+// they are only caches).
 func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
-	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, JobLost: s.JobLost})
+	refreshed := s.refreshForPlan(ctx, o)
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed})
 	if err != nil {
 		return nil, err
 	}
@@ -169,17 +177,12 @@ func (s *Session) RecordedJobs(names []string) ([]string, error) {
 }
 
 // JobClient connects to the cluster an operation's job was submitted to
-// and returns its client and the job id.
+// (see jobCluster) and returns its client and the job id.
 func (s *Session) JobClient(ctx context.Context, cn *pipeline.Connector, op string) (*rayjobs.Client, string, error) {
 	rec := s.State.Operations[op]
-	if o, ok := s.Config.Operations[op]; ok {
-		conn, err := cn.Connect(ctx, o.Cluster)
-		if err != nil {
-			return nil, "", err
-		}
-		return conn.Client, rec.JobID, nil
+	conn, err := cn.Connect(ctx, s.jobCluster(op, rec))
+	if err != nil {
+		return nil, "", err
 	}
-	// An operation removed from the manifest: its recorded address.
-	c, err := rayjobs.New(rayjobs.Config{Address: rec.Address})
-	return c, rec.JobID, err
+	return conn.Client, rec.JobID, nil
 }

@@ -184,7 +184,7 @@ func (w *watcher) cycle(ctx context.Context, changed []string) {
 	w.cycling = true
 	w.mu.Unlock()
 	defer w.endCycle(ctx, s)
-	plan, err := s.Plan(ctx, w.planner, PlanOptions{Operations: w.o.Operations})
+	plan, err := s.Plan(ctx, w.planner, PlanOptions{Operations: w.o.Operations, Connector: w.cn})
 	if err != nil {
 		if ctx.Err() == nil {
 			w.report(WatchEvent{Kind: WatchFailed, Err: err})
