@@ -31,7 +31,7 @@ type SavedPlan struct {
 	Operations []string
 	// Replace are the operations it submits again with unchanged inputs.
 	Replace []string
-	file       *state.PlanFile
+	file    *state.PlanFile
 }
 
 // ReadSavedPlan reads a plan file.
