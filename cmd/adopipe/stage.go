@@ -39,7 +39,8 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 				return err
 			}
 			defer s.Close()
-			plan, err := s.Plan(ctx, p.NewPlanner(), workspace.PlanOptions{Operations: args})
+			// Stage contacts no cluster: no refresh.
+			plan, err := s.Plan(ctx, p.NewPlanner(), workspace.PlanOptions{Operations: args, NoRefresh: true})
 			if err != nil {
 				return err
 			}
