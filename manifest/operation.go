@@ -30,6 +30,9 @@ type Operation struct {
 	// runtime_env block over the manifest's, over Ray's defaults.
 	RuntimeEnv RuntimeEnv
 	OnChange   string
+	// PinRay pins ray==<the cluster's Ray version> into the job's
+	// requirements: the operation's pin_ray, else its cluster's.
+	PinRay bool
 	// AllowRemoteSQLite is the user's explicit acceptance that a SQLite
 	// metastore on a remote cluster is lost with the job's working dir.
 	AllowRemoteSQLite bool
@@ -91,6 +94,7 @@ var operationSchema = &hcl.BodySchema{
 		{Name: "args"},
 		{Name: "on_change"},
 		{Name: "allow_remote_sqlite"},
+		{Name: "pin_ray"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}, {Type: "runtime_env"}},
 }
@@ -117,6 +121,12 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 		name, d := decodeReference(attr, "cluster", cfg.ClusterNames())
 		diags = append(diags, d...)
 		op.Cluster = cfg.Clusters[name]
+		if op.Cluster != nil {
+			op.PinRay = op.Cluster.PinRay
+		}
+	}
+	if attr, ok := content.Attributes["pin_ray"]; ok {
+		diags = append(diags, decodeBool(attr, ctx, &op.PinRay)...)
 	}
 	if attr, ok := content.Attributes["plugins"]; ok {
 		names, d := decodeReferenceList(attr, "plugin", cfg.PluginNames())

@@ -78,6 +78,9 @@ type JobStep struct {
 	Replace bool `json:"replace,omitempty"`
 	// Spec is everything the job depends on; InputDigest is its digest.
 	Spec JobSpec `json:"spec"`
+	// Warnings are problems found that do not stop the plan (a Ray
+	// requirement that excludes the cluster's Ray).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Summary counts a plan's actions.

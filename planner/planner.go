@@ -29,6 +29,9 @@ type Planner struct {
 	WheelCached func(fingerprint string) (fileName string, ok bool)
 	// Workers bounds parallel hashing per source; 0 means GOMAXPROCS.
 	Workers int
+	// WheelRequires, when set, returns the Requires-Dist of the cached
+	// wheel built from a fingerprint, for the Ray version check.
+	WheelRequires func(fingerprint string) []string
 
 	statCache *fingerprint.StatCache
 	listings  []fingerprint.Listing // new fingerprints to keep for later diffs
@@ -65,6 +68,10 @@ type Request struct {
 	// newer than the recorded one. An operation missing here is planned
 	// from the state alone.
 	Refreshed map[string]JobRefresh
+	// ClusterRay is the Ray version of each cluster the refresh reached,
+	// by cluster name: the jobs' Ray requirements are checked against it,
+	// and pin_ray pins it.
+	ClusterRay map[string]string
 	// Replace names operations whose recorded job is submitted again
 	// under a new id even when its inputs did not change (Terraform's
 	// -replace): the way to rerun a FAILED or STOPPED job.
@@ -132,11 +139,23 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		p.keep = append(p.keep, step.Fingerprint)
 	}
 	for _, op := range ops {
-		spec, err := BuildSpec(req.Config, op, fps)
+		ray, known := req.ClusterRay[op.Cluster.Name]
+		if !known {
+			// A pin survives an unreachable cluster: the version the
+			// last job ran on.
+			ray = req.State.Operations[op.Name].RayVersion
+		}
+		spec, err := BuildSpec(req.Config, op, fps, ray)
 		if err != nil {
 			return nil, err
 		}
-		plan.Jobs = append(plan.Jobs, jobStep(req, op, spec, plan))
+		step := jobStep(req, op, spec, plan)
+		if known {
+			step.Warnings = RayWarnings(op.Cluster.Name, ray, spec.RayPin != "", spec.requirements(func(name string) []string {
+				return p.cachedRequires(plan, name)
+			}))
+		}
+		plan.Jobs = append(plan.Jobs, step)
 	}
 	plan.InputsDigest = plan.digest()
 	return plan, nil
@@ -197,6 +216,16 @@ func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) Whe
 	step.Changed = fingerprint.Paths(changes)
 	step.Reason = fingerprint.Describe(changes, 3)
 	return step
+}
+
+// cachedRequires is the Requires-Dist of a wheel the plan takes from the
+// cache; a wheel still to build is checked once built (apply).
+func (p *Planner) cachedRequires(plan *Plan, name string) []string {
+	w, ok := plan.Wheel(name)
+	if !ok || w.Action != ActionCached || p.WheelRequires == nil {
+		return nil
+	}
+	return p.WheelRequires(w.Fingerprint)
 }
 
 func (p *Planner) cached(fp string) (string, bool) {

@@ -70,6 +70,12 @@ func (f *fixture) plan(ops ...string) *Plan {
 	if diags.HasErrors() {
 		f.t.Fatal(diags)
 	}
+	return f.planWith(cfg, ops)
+}
+
+// planWith plans cfg's operations ops (all when none).
+func (f *fixture) planWith(cfg *manifest.Config, ops []string) *Plan {
+	f.t.Helper()
 	p := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) {
 		w, ok := f.cache[fp]
 		return w, ok
@@ -92,7 +98,7 @@ func (f *fixture) apply(p *Plan) {
 		f.st.Plugins[w.Name] = state.PluginState{Fingerprint: w.Fingerprint, Wheel: state.WheelRecord{FileName: w.Name + ".whl"}}
 	}
 	for _, j := range p.Jobs {
-		f.st.Operations[j.Operation] = state.OperationState{InputDigest: j.InputDigest, JobID: j.SubmissionID}
+		f.st.Operations[j.Operation] = state.OperationState{InputDigest: j.InputDigest, Inputs: j.Spec.Inputs(), JobID: j.SubmissionID}
 	}
 }
 
@@ -196,7 +202,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	p := f.plan("op")
 	f.apply(p)
 	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
-	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"})
+	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +222,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	for _, w := range p.Wheels {
 		fps[w.Name] = w.Fingerprint
 	}
-	spec, _ = BuildSpec(cfg, cfg.Operations["op"], fps)
+	spec, _ = BuildSpec(cfg, cfg.Operations["op"], fps, "")
 	for k, v := range spec.Inputs() {
 		st.Inputs[k] = v
 	}

@@ -106,6 +106,9 @@ func (a *app) watchReport(dir string, follow bool, e workspace.WatchEvent) {
 	case workspace.WatchFailed:
 		a.printError(e.Err)
 	case workspace.WatchPlanned:
+		if e.Plan.HasChanges() || e.Changed == nil {
+			a.planWarnings(e.Plan)
+		}
 		if e.Plan.HasChanges() {
 			a.logLine("%s%s", describeChanged(dir, e.Changed), planSummary(e.Plan, false))
 		} else if e.Changed == nil {

@@ -81,11 +81,14 @@ type runner struct {
 	wheels  map[string]stage.Wheel
 	failed  map[string]error  // wheel name -> build error
 	reaches map[string]*reach // cluster name -> its connection attempt
-	out     Outcome
+	// builtRequires are the Requires-Dist of the wheels built by this
+	// apply, by wheel name.
+	builtRequires map[string][]string
+	out           Outcome
 }
 
 func newRunner(opts Options) *runner {
-	return &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}, reaches: map[string]*reach{}}
+	return &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}, reaches: map[string]*reach{}, builtRequires: map[string][]string{}}
 }
 
 // Apply carries the plan out. The clusters are reached while the wheels
@@ -230,6 +233,9 @@ func (r *runner) recordBuilt(step planner.WheelStep, res wheelbuild.Result) erro
 		return fmt.Errorf("caching the wheel: %w", err)
 	}
 	r.wheels[step.Name] = stage.Wheel{Path: path, FileName: filepath.Base(path), SHA256: sha}
+	if info, err := wheelbuild.InspectWheel(path); err == nil {
+		r.builtRequires[step.Name] = info.RequiresDist
+	}
 	r.State.Plugins[step.Name] = state.PluginState{
 		Fingerprint: step.Fingerprint,
 		Wheel: state.WheelRecord{

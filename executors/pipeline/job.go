@@ -98,6 +98,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		r.emitLocked(Event{Type: EventSkipped, Name: job.Operation, Error: err.Error()})
 		return jo
 	}
+	r.checkBuiltRay(job, conn)
 
 	if r.BeforeSubmit != nil {
 		if err := r.BeforeSubmit(ctx, job, conn); err != nil {
@@ -155,12 +156,39 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 		Cluster:     job.Cluster,
 		Address:     conn.Client.Address(),
 		Status:      string(rayjobs.StatusPending),
+		RayVersion:  conn.RayVersion,
 	}
 	if err := r.save(); err != nil {
 		jo.Err = fmt.Errorf("job %s was submitted but the state could not be saved (a retried apply finds it by its id): %w", id, err)
 	}
 	r.emit(Event{Type: EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
 	return jo
+}
+
+// checkBuiltRay checks the Ray requirements of the wheels this apply
+// built for job against its cluster's Ray: the plan could check only the
+// wheels it found in the cache.
+func (r *runner) checkBuiltRay(job planner.JobStep, conn *Connection) {
+	r.mu.Lock()
+	requires := map[string][]string{}
+	for _, name := range job.Spec.WheelNames() {
+		if rs, ok := r.builtRequires[name]; ok {
+			requires[name] = rs
+		}
+	}
+	r.mu.Unlock()
+	if len(requires) == 0 || conn.RayVersion == "" {
+		return
+	}
+	var reqs []planner.SourcedRequirement
+	for _, name := range job.Spec.WheelNames() {
+		for _, rq := range requires[name] {
+			reqs = append(reqs, planner.SourcedRequirement{From: "wheel " + name, Requirement: rq})
+		}
+	}
+	for _, w := range planner.RayWarnings(conn.Cluster.Name, conn.RayVersion, job.Spec.RayPin != "", reqs) {
+		r.emitLocked(Warning("operation %s: %s", job.Operation, w))
+	}
 }
 
 // jobWheels returns the built or cached wheels of a job in install order,

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"archive/zip"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -150,5 +152,66 @@ func TestApplyGoesOnWithTheReachableCluster(t *testing.T) {
 	}
 	if out.Submitted != 1 || len(e.fake.Submitted) != 1 || e.st.Operations["op"].JobID == "" {
 		t.Errorf("the job on the reachable cluster was not submitted: %+v", out)
+	}
+}
+
+// writeWheel writes a wheel of distribution plug whose METADATA requires
+// what requires says.
+func writeWheel(t *testing.T, dir string, requires ...string) string {
+	t.Helper()
+	path := filepath.Join(dir, "plug-0.1-py3-none-any.whl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, _ := zw.Create("plug-0.1.dist-info/METADATA")
+	meta := "Metadata-Version: 2.1\nName: plug\nVersion: 0.1\n"
+	for _, r := range requires {
+		meta += "Requires-Dist: " + r + "\n"
+	}
+	io.WriteString(w, meta)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+// A wheel built by this apply (the plan could not read it) whose
+// Requires-Dist excludes the cluster's Ray is warned about, naming the pin.
+func TestApplyChecksTheRayOfBuiltWheels(t *testing.T) {
+	e := newEnv(t)
+	wheel := writeWheel(t, t.TempDir(), "ray<2.50", "numpy")
+	// A stand-in build frontend: `python -m build --wheel --outdir DIR ...`
+	// copies the prepared wheel into DIR.
+	py := filepath.Join(t.TempDir(), "python")
+	os.WriteFile(py, []byte("#!/bin/sh\ncp '"+wheel+"' \"$5\"\n"), 0o755)
+	e.cfg.Build.Python = py
+	workDir := filepath.Join(e.dir, ".adopipe")
+	p, err := planner.New(workDir, nil).Plan(context.Background(), planner.Request{Config: e.cfg, State: e.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	cn := &Connector{WorkDir: workDir}
+	defer cn.Close()
+	_, err = Apply(context.Background(), Options{
+		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
+		WorkDir: workDir, Cache: e.cache, Connector: cn,
+		Events: func(ev Event) {
+			if ev.Type == EventWarning {
+				warnings = append(warnings, ev.Message)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], `operation op: wheel plug requires "ray<2.50", which excludes Ray 2.60.0 that cluster dev runs`) || !strings.Contains(warnings[0], "ray==2.60.0") {
+		t.Errorf("warnings = %q", warnings)
+	}
+	if got := e.st.Operations["op"].RayVersion; got != "2.60.0" {
+		t.Errorf("the state records Ray %q for the job", got)
 	}
 }

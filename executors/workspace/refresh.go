@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -38,8 +37,15 @@ type JobCheck struct {
 // job its cluster answers 404 for is lost too. The checks are in the
 // order of ops.
 func (s *Session) Refresh(ctx context.Context, cn *pipeline.Connector, ops []string) []JobCheck {
+	checks, clusters := s.checks(ops)
+	s.survey(ctx, cn, clusters, checks)
+	return checks
+}
+
+// checks prepares the checks of ops' recorded jobs, settling those lost
+// with their local head, and lists the clusters the others need.
+func (s *Session) checks(ops []string) ([]JobCheck, map[string]*manifest.Cluster) {
 	checks := make([]JobCheck, len(ops))
-	byCluster := map[string][]int{}
 	clusters := map[string]*manifest.Cluster{}
 	for i, op := range ops {
 		rec := s.State.Operations[op]
@@ -49,28 +55,50 @@ func (s *Session) Refresh(ctx context.Context, cn *pipeline.Connector, ops []str
 			checks[i].Lost, checks[i].Reason = true, reason
 			continue
 		}
-		byCluster[c.Name] = append(byCluster[c.Name], i)
 		clusters[c.Name] = c
 	}
-	var wg sync.WaitGroup
-	for name, idx := range byCluster {
+	return checks, clusters
+}
+
+// survey connects to each cluster, in parallel and bounded by
+// refreshTimeout, and asks it about the unsettled checks on it. It
+// returns the Ray version of each cluster reached and the error of each
+// that was not.
+func (s *Session) survey(ctx context.Context, cn *pipeline.Connector, clusters map[string]*manifest.Cluster, checks []JobCheck) (versions map[string]string, errs map[string]error) {
+	versions, errs = map[string]string{}, map[string]error{}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for name, c := range clusters {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 			defer cancel()
-			conn, err := cn.Connect(ctx, clusters[name])
+			conn, err := cn.Connect(ctx, c)
+			mu.Lock()
+			if err != nil {
+				errs[name] = err
+			} else {
+				versions[name] = conn.RayVersion
+			}
+			mu.Unlock()
 			var jobs sync.WaitGroup
-			for _, i := range idx {
-				if err != nil {
-					checks[i].Err = err
+			for i := range checks {
+				ch := &checks[i]
+				if ch.Cluster != name || ch.Lost {
 					continue
 				}
-				jobs.Go(func() { checks[i].ask(ctx, conn.Client) })
+				if err != nil {
+					ch.Err = err
+					continue
+				}
+				jobs.Go(func() { ch.ask(ctx, conn.Client) })
 			}
 			jobs.Wait()
 		})
 	}
 	wg.Wait()
-	return checks
+	return versions, errs
 }
 
 // Describe says what is known of the job's status: the cluster's answer,
@@ -104,57 +132,69 @@ func (c *JobCheck) ask(ctx context.Context, client *rayjobs.Client) {
 	}
 }
 
-// refreshForPlan refreshes the recorded jobs of the operations a plan
-// covers and warns, once per cluster, about the clusters it could not
-// ask. With noRefresh only local heads are checked (they need no
-// network).
-func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) map[string]planner.JobRefresh {
+// refreshForPlan reaches the clusters of the operations a plan covers:
+// it learns their Ray versions and refreshes the recorded jobs on them. A
+// cluster that cannot be reached is a warning (once per cluster). A local
+// cluster whose head is not running is not started, unless an operation
+// on it pins Ray and the connector may start it (apply). With noRefresh
+// only local heads are checked (they need no network).
+func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string]planner.JobRefresh, map[string]string) {
 	names := o.Operations
 	if len(names) == 0 {
 		names = s.Config.OperationNames()
 	}
-	var ops []string
+	var planned, recorded []string
 	for _, n := range names {
-		if _, ok := s.State.Operations[n]; ok && s.Config.Operations[n] != nil {
-			ops = append(ops, n)
+		if s.Config.Operations[n] == nil {
+			continue // the planner reports it
+		}
+		planned = append(planned, n)
+		if _, ok := s.State.Operations[n]; ok {
+			recorded = append(recorded, n)
 		}
 	}
-	out := map[string]planner.JobRefresh{}
+	checks, clusters := s.checks(recorded)
+	jobs := map[string]planner.JobRefresh{}
 	if o.NoRefresh {
-		for _, op := range ops {
-			rec := s.State.Operations[op]
-			if reason, lost := s.lostWithLocalHead(s.Config.Operations[op].Cluster, rec); lost {
-				out[op] = planner.JobRefresh{Lost: true, Reason: reason}
+		for _, c := range checks {
+			if c.Lost {
+				jobs[c.Operation] = c.JobRefresh
 			}
 		}
-		return out
+		return jobs, nil
+	}
+	for _, n := range planned {
+		op := s.Config.Operations[n]
+		if op.Cluster.Local == nil || op.PinRay || s.localHeadRuns(op.Cluster) {
+			clusters[op.Cluster.Name] = op.Cluster
+		}
 	}
 	cn := o.Connector
 	if cn == nil {
 		cn = s.Connector(false)
 		defer cn.Close()
 	}
-	unasked := map[string][]string{}
-	var firstErr = map[string]error{}
-	for _, c := range s.Refresh(ctx, cn, ops) {
-		if c.Err != nil {
-			unasked[c.Cluster] = append(unasked[c.Cluster], c.Operation)
-			if firstErr[c.Cluster] == nil {
-				firstErr[c.Cluster] = c.Err
-			}
-			continue
+	versions, errs := s.survey(ctx, cn, clusters, checks)
+	for _, c := range checks {
+		if c.Err == nil {
+			jobs[c.Operation] = c.JobRefresh
 		}
-		out[c.Operation] = c.JobRefresh
 	}
-	names = names[:0]
-	for name := range unasked {
-		names = append(names, name)
+	var failed []string
+	for name := range errs {
+		failed = append(failed, name)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		s.warn("could not refresh the jobs of %s (planning from the recorded state): %v", strings.Join(unasked[name], ", "), firstErr[name])
+	sort.Strings(failed)
+	for _, name := range failed {
+		s.warn("could not reach cluster %s (planning its jobs from the recorded state, without checking their Ray version): %v", name, errs[name])
 	}
-	return out
+	return jobs, versions
+}
+
+// localHeadRuns reports whether the local head adopipe runs for c is up.
+func (p *Project) localHeadRuns(c *manifest.Cluster) bool {
+	_, err := localcluster.Find(p.ClusterDir(c.Name))
+	return err == nil
 }
 
 // lostWithLocalHead reports whether a recorded job went away with the

@@ -99,7 +99,7 @@ func TestPlanWithAnUnreachableCluster(t *testing.T) {
 	if j := p.plan(PlanOptions{}); j.Action != planner.ActionSubmitted {
 		t.Fatalf("plan = %+v", j)
 	}
-	if !p.saw(pipeline.EventWarning, "could not refresh the jobs of op (planning from the recorded state): cluster dev: cannot reach the Ray dashboard") {
+	if !p.saw(pipeline.EventWarning, "could not reach cluster dev (planning its jobs from the recorded state, without checking their Ray version): cluster dev: cannot reach the Ray dashboard") {
 		t.Errorf("no warning; events: %+v", p.seen)
 	}
 }

@@ -83,8 +83,8 @@ type PlanOptions struct {
 // cluster, and keeps the planner's caches (a failure to is a warning:
 // they are only caches).
 func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
-	refreshed := s.refreshForPlan(ctx, o)
-	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed})
+	refreshed, rays := s.refreshForPlan(ctx, o)
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed, ClusterRay: rays})
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,9 @@ type Server struct {
 	// OnRequest runs first for every request, with the lock held (fault
 	// injection).
 	OnRequest func(r *http.Request)
+	// RayVersion is the Ray version /api/version answers (2.60.0 when
+	// empty).
+	RayVersion string
 	// Requests counts the requests served, by "METHOD /path".
 	Requests map[string]int
 
@@ -111,7 +114,11 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.Requests[r.Method+" "+path]++
 	switch {
 	case path == "/api/version":
-		io.WriteString(w, `{"version":"4","ray_version":"2.60.0"}`)
+		v := f.RayVersion
+		if v == "" {
+			v = "2.60.0"
+		}
+		json.NewEncoder(w).Encode(map[string]string{"version": "4", "ray_version": v})
 	case strings.HasPrefix(path, "/api/packages/gcs/"):
 		name := strings.TrimPrefix(path, "/api/packages/gcs/")
 		if r.Method == http.MethodPut {
