@@ -3,6 +3,8 @@
 
 include mk/venv.mk
 include mk/bench.mk
+include mk/dist.mk
+include mk/lab.mk
 
 GO          ?= go
 BIN         := bin/adopipe
@@ -14,8 +16,10 @@ GO_TEST_FLAGS ?= -timeout 45m
 
 all: build
 
+# -buildvcs=true: the version and commit in `adopipe --version` (from git),
+# even where GOFLAGS says -buildvcs=false.
 build:
-	$(GO) build -o $(BIN) ./cmd/adopipe
+	$(GO) build -buildvcs=true -o $(BIN) ./cmd/adopipe
 
 # An ado checkout for examples/remote: the ado-core source release holds
 # ado and its plugins, like a clone of the repository (which this machine's
@@ -34,9 +38,12 @@ $(ADO_CHECKOUT).stamp: python/requirements.txt | $(VENV_STAMP)
 	touch $@
 
 # All tests, including the real tier against a Ray head that
-# scripts/with-ray-head starts on 127.0.0.1 and stops by pid.
-test: venv ado-checkout
-	ADOPIPE_PYTHON=$(CURDIR)/$(VENV_DIR)/bin/python scripts/with-ray-head $(GO) test $(GO_TEST_FLAGS) ./...
+# scripts/with-ray-head starts on 127.0.0.1 and stops by pid, the packaging
+# tests on the linux x86_64 wheels of dist-test, and the lab tier
+# (internal/raylab/labtest), which starts its own lab.
+test: venv ado-checkout dist-test lab-deps test-labmysql
+	ADOPIPE_PYTHON=$(CURDIR)/$(VENV_DIR)/bin/python ADOPIPE_TEST_DIST=$(CURDIR)/$(DIST_TEST_DIR) \
+		scripts/with-ray-head $(GO) test $(GO_TEST_FLAGS) ./...
 
 # Fast tests only: no Ray, no Python builds.
 test-unit:
@@ -71,4 +78,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin .cache
+	rm -rf bin .cache dist

@@ -3,7 +3,8 @@
 # Environment:
 #   BENCH_DIR    work directory (default <repo>/.cache/bench): generated
 #                trees are kept there between runs (they are deterministic)
-#   BENCH_RUNS   timed runs per figure (default 5, never fewer than 5)
+#   BENCH_RUNS   timed runs per figure (default 5, never fewer than 5
+#                unless BENCH_DRAFT=1: to try a harness, not for figures)
 #   BENCH_WARMUP untimed warm-up runs (default 1)
 #   BENCH_JSON   JSON lines of every figure (default $BENCH_DIR/results.jsonl)
 
@@ -13,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="${BENCH_DIR:-$root/.cache/bench}"
 BENCH_RUNS="${BENCH_RUNS:-5}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
-if ((BENCH_RUNS < 5)); then
+if ((BENCH_RUNS < 5)) && [[ "${BENCH_DRAFT:-}" != 1 ]]; then
 	echo "bench: BENCH_RUNS=$BENCH_RUNS is below 5; using 5" >&2
 	BENCH_RUNS=5
 fi
@@ -88,6 +89,30 @@ need_ray() {
 	fi
 }
 
+# bench_on_exit CMD: run CMD (with sh -c) when the script exits; every
+# registered command runs, the last registered first.
+BENCH_EXIT_CMDS=()
+bench_on_exit() {
+	BENCH_EXIT_CMDS=("$1" "${BENCH_EXIT_CMDS[@]}")
+	trap 'for c in "${BENCH_EXIT_CMDS[@]}"; do sh -c "$c" || true; done' EXIT
+}
+
+# wait_for_file FILE PID SECONDS: poll until FILE is non-empty; fail if
+# process PID exits first or SECONDS pass.
+wait_for_file() {
+	local file="$1" pid="$2" i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[[ -s "$file" ]] && return 0
+		kill -0 "$pid" 2>/dev/null || {
+			echo "bench: process $pid exited before writing $file" >&2
+			exit 1
+		}
+		sleep 0.1 # polling for the file
+	done
+	echo "bench: no $file after $3 s" >&2
+	exit 1
+}
+
 # start_proxy: a counting proxy in front of the Ray head; sets PROXY (its
 # address) and PROXY_PID, and stops it (by pid) when the script exits.
 start_proxy() {
@@ -95,16 +120,8 @@ start_proxy() {
 	rm -f "$addr_file"
 	"$BENCH_DIR/bin/raybench" proxy -target "$ADOPIPE_TEST_RAY_ADDRESS" -addr-file "$addr_file" &
 	PROXY_PID=$!
-	trap 'kill "$PROXY_PID" 2>/dev/null || true; rm -f "'"$addr_file"'"' EXIT
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ -s "$addr_file" ]] && break
-		kill -0 "$PROXY_PID" 2>/dev/null || {
-			echo "bench: the proxy exited" >&2
-			exit 1
-		}
-		sleep 0.1 # polling for the address file
-	done
+	bench_on_exit "kill $PROXY_PID 2>/dev/null; rm -f '$addr_file'"
+	wait_for_file "$addr_file" "$PROXY_PID" 10
 	PROXY="$(cat "$addr_file")"
 	[[ -n "$PROXY" ]] || {
 		echo "bench: the proxy wrote no address" >&2

@@ -71,6 +71,7 @@ func runMain(m *testing.M) int {
 // commands run in.
 type quickstart struct {
 	t    *testing.T
+	bin  string   // the adopipe under test: adopipeBin, or one a test installed
 	dir  string   // the copy: where ado.hcl is
 	home string   // the isolated HOME (ado writes $HOME/.config/ado)
 	env  []string // HOME, PATH with the venv first, no RAY_*/ADOPIPE_*
@@ -246,6 +247,7 @@ func newQuickstart(t *testing.T) *quickstart {
 	base := t.TempDir()
 	q := &quickstart{
 		t:    t,
+		bin:  adopipeBin,
 		dir:  filepath.Join(base, "quickstart"),
 		home: filepath.Join(base, "home"),
 		py:   py,
@@ -326,7 +328,7 @@ func (q *quickstart) run(t *testing.T, deadline time.Duration, logTime bool, arg
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, adopipeBin, args...)
+	cmd := exec.CommandContext(ctx, q.bin, args...)
 	cmd.Dir = q.dir
 	cmd.Env = q.env
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -713,7 +715,7 @@ func (q *quickstart) startWatch(t *testing.T) *watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.cmd = exec.Command(adopipeBin, "watch", "--debounce", "200ms")
+	w.cmd = exec.Command(q.bin, "watch", "--debounce", "200ms")
 	w.cmd.Dir = q.dir
 	w.cmd.Env = q.env
 	w.cmd.Stdout, w.cmd.Stderr = f, f

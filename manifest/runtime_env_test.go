@@ -20,6 +20,15 @@ operation "overrides" {
   operation = "o.yaml"
   runtime_env { setup_timeout = "none" }
 }
+operation "uv" {
+  cluster   = cluster.dev
+  context   = "c.yaml"
+  operation = "o.yaml"
+  runtime_env {
+    installer = "uv"
+    layout    = "modules"
+  }
+}
 cluster "dev" { address = "http://127.0.0.1:8265" }
 `
 	cases := []struct {
@@ -28,15 +37,21 @@ cluster "dev" { address = "http://127.0.0.1:8265" }
 		want     map[string]RuntimeEnv
 	}{
 		{"no top-level block", "", map[string]RuntimeEnv{
-			"inherits":  {SetupTimeoutSeconds: 600, EagerInstall: true},
-			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: true, Declared: true},
+			"inherits":  {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerPip, Layout: LayoutWheel},
+			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: true, Declared: true, Installer: InstallerPip, Layout: LayoutWheel},
+			"uv":        {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerUV, Layout: LayoutModules},
 		}},
 		{"top-level block", `runtime_env {
   setup_timeout = "20m"
   eager_install = false
+  installer     = "uv"
 }`, map[string]RuntimeEnv{
-			"inherits":  {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true},
-			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: false, Declared: true},
+			"inherits":  {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutWheel},
+			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutWheel},
+			"uv":        {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutModules},
+		}},
+		{"installer only: Ray's config left to Ray", `runtime_env { installer = "uv" }`, map[string]RuntimeEnv{
+			"inherits": {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerUV, Layout: LayoutWheel},
 		}},
 	}
 	for _, c := range cases {

@@ -3,6 +3,17 @@
 # pid. Figures are ratios against baselines measured in the same run; see
 # docs/benchmarks.md. BENCH_RUNS (>= 5) sets the timed runs per figure.
 
-.PHONY: bench
-bench: venv
+.PHONY: bench mariadb
+bench: venv mariadb
 	bench/all.sh
+
+# The MariaDB server and client bench/peer.sh runs (ado --remote refuses
+# SQLite metastores). Only the -core packages: the binaries, no system
+# service that starts on install; bench/peer.sh starts its own server on a
+# loopback port and stops it by pid.
+MARIADB_PACKAGES := mariadb-server-core mariadb-client-core
+mariadb:
+	@if ! command -v mariadb >/dev/null 2>&1 || ! test -x /usr/sbin/mariadbd; then \
+		echo "installing $(MARIADB_PACKAGES) (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(MARIADB_PACKAGES); \
+	fi

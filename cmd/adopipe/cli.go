@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/adopipe/adopipe/internal/buildinfo"
 	"github.com/spf13/cobra"
 )
 
@@ -66,20 +67,19 @@ func (a *app) rootCommand() *cobra.Command {
 submits ado operations to Ray clusters, all from one declarative manifest, ado.hcl.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		Version:           version,
+		Version:           buildinfo.Read().String(),
 		PersistentPreRunE: func(*cobra.Command, []string) error { return a.global.apply() },
 	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
+	root.SetVersionTemplate("{{.Version}}")
 	a.global.register(root)
 	root.AddCommand(a.validateCommand(), a.fmtCommand(), a.planCommand(), a.applyCommand(), a.stageCommand(),
-		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand(), a.watchCommand(), a.initCommand())
+		a.statusCommand(), a.logsCommand(), a.stopCommand(), a.downCommand(), a.watchCommand(), a.initCommand(),
+		a.versionCommand())
 	return root
 }
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 // logsFollowShorthand lets `adopipe logs -f OP` mean --follow, as in tail
 // and kubectl: -f is the global --file everywhere else, so a -f after the

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/adopipe/adopipe/internal/buildinfo"
+
 	"github.com/spf13/cobra"
 )
 
@@ -41,7 +43,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 				return err
 			}
 			if out != "" {
-				if err := s.SavePlan(out, plan, version); err != nil {
+				if err := s.SavePlan(out, plan, buildinfo.Read().Version); err != nil {
 					return err
 				}
 			}

@@ -32,6 +32,10 @@ import (
 // Environment variables read by this package.
 const (
 	EnvAddress = "ADOPIPE_TEST_RAY_ADDRESS"
+	// EnvTempDir names the Ray temp dir of the head rayhead started (its
+	// session_latest holds the logs and runtime_resources), for benchmarks
+	// that count what the node created.
+	EnvTempDir = "ADOPIPE_TEST_RAY_TEMP_DIR"
 	EnvPython  = "ADOPIPE_PYTHON"
 	modulePath = "github.com/adopipe/adopipe"
 )

@@ -1,5 +1,6 @@
 // Command rayhead starts one Ray head for a test run, runs a command with
-// ADOPIPE_TEST_RAY_ADDRESS pointing at it, stops the head by its pid and
+// ADOPIPE_TEST_RAY_ADDRESS pointing at it (and ADOPIPE_TEST_RAY_TEMP_DIR
+// at its Ray temp dir), stops the head by its pid and
 // exits with the command's status. scripts/with-ray-head builds and runs it.
 //
 //	rayhead [-num-cpus N] [-keep-logs] -- CMD [ARGS...]
@@ -101,7 +102,7 @@ func run() int {
 	c := res.c
 	logf("Ray %s head at %s (pid %d); %s=%s", c.RayVersion, c.Address, c.PID, raytest.EnvAddress, c.Address)
 
-	code := runCmd(args, []string{raytest.EnvAddress + "=" + c.Address}, sigs)
+	code := runCmd(args, []string{raytest.EnvAddress + "=" + c.Address, raytest.EnvTempDir + "=" + c.TempDir}, sigs)
 	if err := stop(c, logf); err != nil {
 		if code == 0 {
 			code = 1

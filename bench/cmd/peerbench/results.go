@@ -1,0 +1,141 @@
+package main
+
+// peerbench results -db HOST:PORT -submission ID -offset K [-want N]
+//
+// Did the edited plugin run? bench/peer.sh's plugins measure
+// y = x0*x0 + x1 + OFFSET, and every edit writes a new OFFSET into the
+// plugin's source. This reads, from the metastore, the results of the ado
+// operation that Ray job ID created (ado records the Ray submission id in
+// the operation's metadata) and checks that there are N of them and that
+// every one has the OFFSET of the edit. It exits non-zero otherwise, with
+// what it found.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+func runResults(args []string) error {
+	fs := flag.NewFlagSet("results", flag.ExitOnError)
+	db := fs.String("db", "", "the MariaDB server, HOST:PORT")
+	sid := fs.String("submission", "", "Ray submission id of the job")
+	offset := fs.Int64("offset", 0, "the OFFSET the plugin source held")
+	want := fs.Int("want", 12, "results the operation must have stored")
+	fs.Parse(args)
+	if *db == "" || *sid == "" {
+		return errors.New("results: -db and -submission are required")
+	}
+	got, err := jobResults(*db, *sid)
+	if err != nil {
+		return err
+	}
+	if len(got) != *want {
+		return fmt.Errorf("results: job %s stored %d results, want %d", *sid, len(got), *want)
+	}
+	for _, r := range got {
+		if exp := r.x0*r.x0 + r.x1 + *offset; r.y != exp {
+			return fmt.Errorf("results: job %s: %s has y=%d, want %d (OFFSET %d): the edited plugin did not run",
+				*sid, r.entity, r.y, exp, *offset)
+		}
+	}
+	return nil
+}
+
+type result struct {
+	entity    string
+	x0, x1, y int64
+}
+
+// jobResults reads entity ids and the first measured value of every result
+// of the operation whose metadata names the Ray submission id.
+func jobResults(db, sid string) ([]result, error) {
+	if strings.ContainsAny(sid, `'"\`) {
+		return nil, fmt.Errorf("results: odd submission id %q", sid)
+	}
+	query := `SELECT r.entity_id, JSON_VALUE(r.data, '$.measurements[0].value')
+FROM sqlsource_default_measurement_results r
+JOIN sqlsource_default_measurement_requests_results rr ON rr.result_uid = r.uid
+JOIN sqlsource_default_measurement_requests q ON q.uid = rr.request_uid
+JOIN resources o ON o.identifier = q.operation_id
+WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id') = '` + sid + `'`
+	out, err := benchSQL(db, query)
+	if err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	var rs []result
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		entity, value, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			continue
+		}
+		r := result{entity: entity}
+		// Entity ids look like "x0.2-x1.1": x0 = 2, x1 = 1.
+		if _, err := fmt.Sscanf(entity, "x0.%d-x1.%d", &r.x0, &r.x1); err != nil {
+			return nil, fmt.Errorf("results: entity %q: %v", entity, err)
+		}
+		y, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return nil, fmt.Errorf("results: %s: value %q: %v", entity, value, err)
+		}
+		r.y = int64(y)
+		rs = append(rs, r)
+	}
+	return rs, sc.Err()
+}
+
+// benchSQL runs statements as the bench user over TCP.
+func benchSQL(db, stmts string) ([]byte, error) {
+	host, port, err := net.SplitHostPort(db)
+	if err != nil {
+		return nil, fmt.Errorf("-db %q: %v", db, err)
+	}
+	client, err := mariaBin("mariadb")
+	if err != nil {
+		return nil, err
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(client, "--no-defaults", "-h", host, "-P", port, "-u", dbUser, "-p"+dbPassword, "-N", "-B", dbName, "-e", stmts)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("mariadb: %v: %s", err, errb.String())
+	}
+	return out.Bytes(), nil
+}
+
+// peerbench forget -db HOST:PORT
+//
+// Drops the "default" sample store's four tables, keeping the resources
+// (operations, spaces, the sample store's record). ado-core 2.3.0 cannot
+// use a sample store on MariaDB that an earlier process created: it
+// reflects the existing tables, MariaDB's JSON columns (LONGTEXT with a
+// json_valid check) reflect as LONGTEXT, and then reads return strings
+// ("Unable to decode a measurement result ... 'str' object has no
+// attribute 'get'") and writes refuse dicts ("dict can not be used as
+// parameter"; ado still reports the operation as finished successfully,
+// with no results stored). A process that creates the tables itself keeps
+// their JSON types, so bench/peer.sh runs this, untimed, before every run
+// of either side: every job creates its sample store's tables, as the
+// first one does.
+func runForget(args []string) error {
+	fs := flag.NewFlagSet("forget", flag.ExitOnError)
+	db := fs.String("db", "", "the MariaDB server, HOST:PORT")
+	fs.Parse(args)
+	if *db == "" {
+		return errors.New("forget: -db is required")
+	}
+	// Children first: requests_results refers to both request and result tables.
+	_, err := benchSQL(*db, "DROP TABLE IF EXISTS sqlsource_default_measurement_requests_results, "+
+		"sqlsource_default_measurement_results, sqlsource_default_measurement_requests, sqlsource_default;")
+	if err != nil {
+		return fmt.Errorf("forget: %v", err)
+	}
+	return nil
+}

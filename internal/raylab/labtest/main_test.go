@@ -1,0 +1,181 @@
+// Package labtest is the lab tier of adopipe's real tests: adopipe against
+// a remote-shaped Ray cluster (internal/raylab) that one TestMain starts
+// for the whole package and stops by pid at the end. It needs Linux, root,
+// iproute2 and haproxy (`make lab-deps`), the project's .venv (`make
+// venv`) and the ado checkout (`make ado-checkout`). Without them the
+// tests skip, except under CI=true, where they fail. Under -short they
+// skip.
+//
+//	go test ./internal/raylab/labtest/ -v -timeout 40m
+package labtest
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adopipe/adopipe/internal/raylab"
+	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testgate"
+)
+
+// Deadlines: ceilings, never waits. A job of the remote example takes
+// about 4 minutes on a busy 2-core machine.
+const (
+	applyDeadline = 15 * time.Minute
+	cmdDeadline   = 3 * time.Minute
+	jobDeadline   = 5 * time.Minute
+)
+
+var (
+	lab        *raylab.Lab
+	labErr     error
+	adopipeBin string
+	raylabBin  string
+	python     string
+	pkgDir     string // removed when the package's tests end
+	// userToken is the state of ~/.ray/auth_token before the lab started:
+	// the lab must leave it as it was.
+	userToken fileState
+	// reportOnce gives the lab's start error to the first test only.
+	reportOnce sync.Once
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(runWithLab(m))
+}
+
+func runWithLab(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "adopipe-labtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	pkgDir = dir
+	userToken = stateOf(userTokenPath())
+	lab, labErr = startLab(dir)
+	code := m.Run()
+	if lab != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := lab.Stop(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "labtest: stopping the lab:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// startLab builds adopipe, raylab and labmysql into dir and starts a lab
+// running the project's .venv, with the checkout (and the checkout the
+// .venv lives in, when it is a symlink) hidden from the cluster.
+func startLab(dir string) (*raylab.Lab, error) {
+	root := raytest.RepoRoot()
+	if root == "" {
+		return nil, errors.New("not inside the adopipe repository")
+	}
+	python = raytest.Python()
+	if _, err := os.Stat(python); err != nil {
+		return nil, fmt.Errorf("%w: python not found at %s (run `make venv`)", raylab.ErrMissing, python)
+	}
+	venv, err := filepath.EvalSymlinks(filepath.Dir(filepath.Dir(python)))
+	if err != nil {
+		return nil, err
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	adopipeBin = filepath.Join(dir, "adopipe")
+	raylabBin = filepath.Join(dir, "raylab")
+	labmysql := filepath.Join(dir, "labmysql")
+	for _, b := range []struct{ dir, out, pkg string }{
+		{root, adopipeBin, "./cmd/adopipe"},
+		{root, raylabBin, "./internal/raylab/cmd/raylab"},
+		{filepath.Join(root, "internal", "raylab", "labmysql"), labmysql, "."},
+	} {
+		cmd := exec.Command(gobin, "build", "-o", b.out, b.pkg)
+		cmd.Dir = b.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	hide := []string{root}
+	if checkout := filepath.Dir(venv); fileExists(filepath.Join(checkout, "go.mod")) {
+		hide = append(hide, checkout) // the .venv is another checkout's
+	}
+	if ado, err := filepath.EvalSymlinks(filepath.Join(root, ".cache", "ado-checkout")); err == nil {
+		hide = append(hide, ado)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	return raylab.Start(ctx, raylab.Options{
+		RaylabBin:         raylabBin,
+		LabMySQLBin:       labmysql,
+		Venv:              venv,
+		Hide:              hide,
+		Workers:           1,
+		WorkerCPUs:        2,
+		ObjectStoreMemory: 256 << 20,
+		DieWithParent:     true,
+		KeepDir:           os.Getenv("ADOPIPE_LAB_KEEP") != "",
+		Log:               os.Stderr,
+	})
+}
+
+// needLab returns the package's lab, or skips the test (fails it under
+// CI=true) when this machine cannot run one.
+func needLab(t *testing.T) *raylab.Lab {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("lab tier: needs root, namespaces, Ray and Python builds")
+	}
+	if labErr != nil {
+		if errors.Is(labErr, raylab.ErrMissing) {
+			testgate.Missing(t, "%v", labErr)
+		}
+		reportOnce.Do(func() { t.Fatalf("the lab did not start: %v", labErr) })
+		t.Fatal("the lab did not start (the first failing test says why)")
+	}
+	return lab
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func userTokenPath() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".ray", "auth_token")
+}
+
+// fileState is what a test compares to see a file untouched.
+type fileState struct {
+	exists  bool
+	modTime time.Time
+	size    int64
+}
+
+func stateOf(path string) fileState {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileState{}
+	}
+	return fileState{true, st.ModTime(), st.Size()}
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The lab job: two successive ado operations on one sample store (the
+# second is what Debian's MariaDB breaks), and a check that the operator
+# plugin is installed on the cluster.
+set -euo pipefail
+echo "lab job via ${LAB_ROUTE} on $(hostname)"
+
+# ado reads the metastore password only from its context file: write a
+# private copy with the password from the job's environment.
+ctx="$(mktemp --suffix .yaml)"
+trap 'rm -f "$ctx"' EXIT
+python - "$ctx" <<'PY'
+import os, sys, yaml
+with open("context.yaml") as f:
+    ctx = yaml.safe_load(f)
+ctx["metadataStore"]["password"] = os.environ["ADO_MYSQL_PASSWORD"]
+with open(sys.argv[1], "w") as f:
+    yaml.safe_dump(ctx, f)
+PY
+
+ado -c "$ctx" create operation -f operation.yaml --with space=space.yaml
+ado -c "$ctx" create operation -f operation.yaml --use-latest space
+ado get operators | grep detect_anomalous_series
+echo "lab job done"
