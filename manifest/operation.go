@@ -21,6 +21,9 @@ type Operation struct {
 	Plugins     []*Plugin
 	Pip         []string
 	Files       []StagedFile
+	// Excludes are Ray's runtime_env excludes for the job's working
+	// directory: gitignore-style patterns of staged files not uploaded.
+	Excludes []string
 	// Env is only the operation's own env; see Config.JobEnv for the merge.
 	Env Env
 	// Args replaces the default entrypoint when set.
@@ -90,6 +93,7 @@ var operationSchema = &hcl.BodySchema{
 		{Name: "plugins"},
 		{Name: "pip"},
 		{Name: "files"},
+		{Name: "excludes"},
 		{Name: "env"},
 		{Name: "args"},
 		{Name: "on_change"},
@@ -149,6 +153,9 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 		files, d := decodeFiles(attr, ctx, cfg.Dir)
 		diags = append(diags, d...)
 		op.Files = files
+	}
+	if attr, ok := content.Attributes["excludes"]; ok {
+		diags = append(diags, decodeStringList(attr, ctx, &op.Excludes)...)
 	}
 	if attr, ok := content.Attributes["pip"]; ok {
 		diags = append(diags, decodeStringList(attr, ctx, &op.Pip)...)

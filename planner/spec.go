@@ -40,6 +40,9 @@ type JobSpec struct {
 	// File lists the staged files: the context, the operation YAML, then
 	// the extra files.
 	File []StagedInput `json:"file"`
+	// Excludes are gitignore-style patterns of staged files left out of
+	// the uploaded working directory (Ray's runtime_env excludes).
+	Excludes []string `json:"excludes,omitempty"`
 	// Pip lists the operation's extra requirements, installed after the
 	// wheels and plugins.
 	Pip []string `json:"pip,omitempty"`
@@ -115,6 +118,7 @@ func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]stri
 		Operation:  op.Name,
 		Cluster:    clusterIdentity(op.Cluster),
 		Pip:        op.Pip,
+		Excludes:   op.Excludes,
 		Env:        map[string]string{},
 		Entrypoint: op.Entrypoint(),
 		Resources:  Resources(op.Resources),

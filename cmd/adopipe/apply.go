@@ -24,6 +24,7 @@ type applyFlags struct {
 	follow      bool
 	asJSON      bool
 	parallelism int
+	keepStaged  bool
 }
 
 func (a *app) applyCommand() *cobra.Command {
@@ -53,6 +54,7 @@ With --follow it streams the jobs' logs and exits with their result:
 	f.BoolVar(&af.follow, "follow", false, "stream the jobs' logs until they end and exit with their result")
 	f.BoolVar(&af.asJSON, "json", false, "print one JSON event per line (requires --auto-approve)")
 	f.IntVar(&af.parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	f.BoolVar(&af.keepStaged, "keep-staged", false, "keep each staged job directory in .adopipe/jobs after its upload (it holds the context YAML and its secrets)")
 	return cmd
 }
 
@@ -109,7 +111,9 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 	}
 
-	outcome, applyErr := pipeline.Apply(ctx, s.Pipeline(plan, af.parallelism, connector))
+	opts := s.Pipeline(plan, af.parallelism, connector)
+	opts.KeepStaged = af.keepStaged
+	outcome, applyErr := pipeline.Apply(ctx, opts)
 	view.outcome(outcome)
 	if applyErr != nil {
 		a.printError(applyErr)

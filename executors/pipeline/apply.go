@@ -32,6 +32,9 @@ type Options struct {
 	// Events receives progress; it may be called from several goroutines
 	// but never concurrently.
 	Events func(Event)
+	// KeepStaged keeps each staged job directory after its upload (it is
+	// removed otherwise: it holds the context YAML and its secrets).
+	KeepStaged bool
 	// BeforeSubmit runs just before a job is submitted, with the cluster
 	// connected; watch uses it to apply on_change to the previous job. An
 	// error skips the submission.
@@ -193,7 +196,7 @@ func (r *runner) buildWheels(ctx context.Context) {
 	if len(reqs) == 0 {
 		return
 	}
-	if err := os.MkdirAll(r.Cache.Root, 0o755); err != nil {
+	if err := os.MkdirAll(r.Cache.Root, 0o700); err != nil {
 		for _, req := range reqs {
 			r.failed[req.Name] = err
 		}

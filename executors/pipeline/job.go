@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,6 +29,7 @@ func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address stri
 		Operation:     spec.OperationFile().Src,
 		OperationName: spec.OperationFile().Dst,
 		Pip:           spec.PipRequirements(),
+		Excludes:      spec.Excludes,
 		AdoVersion:    spec.AdoVersion,
 		// Secrets are markers in the spec, so they never reach the job
 		// directory, the package Ray stores, or a log.
@@ -69,6 +72,10 @@ func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Resul
 		req.EntrypointMemory = &m
 	}
 	req.EntrypointResources = res.Custom
+	if len(staged.RuntimeEnv.Excludes) > 0 {
+		// Ray's client keeps excludes in the runtime_env it sends.
+		req.RuntimeEnv = map[string]any{"excludes": staged.RuntimeEnv.Excludes}
+	}
 	return req
 }
 
@@ -106,32 +113,11 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 			return jo
 		}
 	}
-	dir := JobDir(r.WorkDir, job.Operation)
-	ctxFile, err := contextFile(r.WorkDir, job.Spec)
+	staged, uri, err := r.stageAndUpload(ctx, job, wheels, conn)
 	if err != nil {
 		jo.Err = err
 		return jo
 	}
-	staged, err := stage.Stage(dir, StageSpec(job.Spec, wheels, ctxFile, conn.Client.Address()))
-	if err != nil {
-		jo.Err = err
-		return jo
-	}
-	r.emitLocked(Event{Type: EventStaged, Name: job.Operation, Message: fmt.Sprintf("%s, %d files, %.1f MiB", dir, len(staged.Files), float64(staged.TotalBytes)/(1<<20))})
-	for _, w := range staged.Warnings {
-		r.emitLocked(Event{Type: EventLog, Name: job.Operation, Message: "warning: " + w})
-	}
-
-	uri, uploaded, err := conn.Client.UploadPackage(ctx, dir, nil)
-	if err != nil {
-		jo.Err = err
-		return jo
-	}
-	msg := "package already on the cluster: " + uri
-	if uploaded {
-		msg = "uploaded " + uri
-	}
-	r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: msg})
 
 	req := submitRequest(r.Config, job, staged, uri)
 	id, already, err := conn.Client.Submit(ctx, req)
@@ -163,6 +149,58 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	}
 	r.emit(Event{Type: EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
 	return jo
+}
+
+// stageAndUpload stages the job directory and uploads it as the job's
+// working directory. The staged directory holds the context YAML, which
+// may hold a database password: unless KeepStaged, it is removed once
+// uploaded (or once the upload failed), as ado's own remote mode removes
+// its copy.
+func (r *runner) stageAndUpload(ctx context.Context, job planner.JobStep, wheels []stage.Wheel, conn *Connection) (stage.Result, string, error) {
+	dir := JobDir(r.WorkDir, job.Operation)
+	ctxFile, err := contextFile(r.WorkDir, job.Spec)
+	if err != nil {
+		return stage.Result{}, "", err
+	}
+	if !r.KeepStaged {
+		defer func() {
+			if err := removeStaged(dir, ctxFile, job.Spec); err != nil {
+				r.emitLocked(Warning("operation %s: removing the staged job directory: %v", job.Operation, err))
+			}
+		}()
+	}
+	staged, err := stage.Stage(dir, StageSpec(job.Spec, wheels, ctxFile, conn.Client.Address()))
+	if err != nil {
+		return stage.Result{}, "", err
+	}
+	where := dir
+	if !r.KeepStaged {
+		where = "removed once uploaded (--keep-staged keeps it)"
+	}
+	r.emitLocked(Event{Type: EventStaged, Name: job.Operation, Message: fmt.Sprintf("%d files, %.1f MiB, %s", len(staged.Files), float64(staged.TotalBytes)/(1<<20), where)})
+	for _, w := range staged.Warnings {
+		r.emitLocked(Event{Type: EventLog, Name: job.Operation, Message: "warning: " + w})
+	}
+	uri, uploaded, err := conn.Client.UploadPackage(ctx, dir, job.Spec.Excludes)
+	if err != nil {
+		return stage.Result{}, "", err
+	}
+	msg := "package already on the cluster: " + uri
+	if uploaded {
+		msg = "uploaded " + uri
+	}
+	r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: msg})
+	return staged, uri, nil
+}
+
+// removeStaged removes a job directory and the context copy staged into
+// it, when adopipe wrote one (see contextFile).
+func removeStaged(dir, ctxFile string, spec planner.JobSpec) error {
+	err := os.RemoveAll(dir)
+	if ctxFile != spec.ContextFile().Src {
+		err = errors.Join(err, os.Remove(ctxFile))
+	}
+	return err
 }
 
 // checkBuiltRay checks the Ray requirements of the wheels this apply

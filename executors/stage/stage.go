@@ -64,6 +64,9 @@ type Spec struct {
 	Files                      []File
 	// Pip lists extra requirement strings, installed after the wheels.
 	Pip []string
+	// Excludes are Ray's runtime_env excludes: gitignore-style patterns of
+	// files in the directory not uploaded.
+	Excludes []string
 	// AdoVersion adds "ado-core==<AdoVersion>" (or "ado-core<AdoVersion>"
 	// when it starts with a comparison operator) after Pip.
 	AdoVersion string
@@ -99,8 +102,9 @@ type Result struct {
 // as JSON (pip as {"packages": Pip}, env_vars as EnvVars) exactly as
 // ray_runtime_env.yaml says it.
 type RuntimeEnvSpec struct {
-	Pip     []string          `json:"pip,omitempty"`
-	EnvVars map[string]string `json:"env_vars,omitempty"`
+	Pip      []string          `json:"pip,omitempty"`
+	EnvVars  map[string]string `json:"env_vars,omitempty"`
+	Excludes []string          `json:"excludes,omitempty"`
 }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
@@ -192,6 +196,7 @@ func (p *prepared) runtimeEnv() RuntimeEnvSpec {
 	if len(p.spec.Env) > 0 {
 		rt.EnvVars = MergeEnv(p.spec.Env)
 	}
+	rt.Excludes = p.spec.Excludes
 	return rt
 }
 
@@ -242,7 +247,7 @@ func Stage(dir string, spec Spec) (Result, error) {
 	}
 
 	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return Result{}, fmt.Errorf("stage: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".staging-")
@@ -250,15 +255,16 @@ func Stage(dir string, spec Spec) (Result, error) {
 		return Result{}, fmt.Errorf("stage: %w", err)
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	// Private: the context YAML may hold a database password.
+	if err := os.Chmod(tmp, 0o700); err != nil {
 		return Result{}, fmt.Errorf("stage: %w", err)
 	}
 
 	rt := p.runtimeEnv()
 	entry := EntrypointString(p.spec.Entrypoint)
 	plan = append(plan,
-		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt)), mode: 0o644},
-		op{dst: SubmitScript, data: []byte(SubmitScriptText(p.spec.Address, p.spec.Entrypoint)), mode: 0o755},
+		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt)), mode: 0o600},
+		op{dst: SubmitScript, data: []byte(SubmitScriptText(p.spec.Address, p.spec.Entrypoint)), mode: 0o700},
 	)
 	var files []SizedFile
 	var total int64
@@ -292,6 +298,11 @@ func Stage(dir string, spec Spec) (Result, error) {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
+// private keeps the owner's permission bits of a staged file (an
+// executable stays executable) and drops the others': a job directory is
+// readable only by its user, as it may hold secrets.
+func private(m fs.FileMode) fs.FileMode { return m.Perm() &^ 0o077 }
+
 // op writes one file of the job dir: a link/copy of src or literal data.
 type op struct {
 	dst  string // slash-separated relative path
@@ -303,7 +314,7 @@ type op struct {
 
 func (o op) do(root string) (int64, error) {
 	dst := filepath.Join(root, filepath.FromSlash(o.dst))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return 0, err
 	}
 	if o.src == "" {
@@ -371,7 +382,7 @@ func (p *prepared) plan() ([]op, []string, error) {
 		if err := reserve(dst, "wheel "+w.FileName); err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, op{dst: dst, src: w.Path, link: true, mode: 0o644})
+		ops = append(ops, op{dst: dst, src: w.Path, link: true, mode: 0o600})
 	}
 	for _, y := range []struct{ src, name, what string }{
 		{p.spec.Context, p.spec.ContextName, "context"},
@@ -394,7 +405,7 @@ func (p *prepared) plan() ([]op, []string, error) {
 		if err := reserve(dst, y.what+" file"); err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, op{dst: dst, src: y.src, mode: 0o644})
+		ops = append(ops, op{dst: dst, src: y.src, mode: 0o600})
 	}
 	for _, f := range p.spec.Files {
 		d := f.Dst
@@ -458,7 +469,7 @@ func treeOps(src, dst string) ([]op, error) {
 		if !st.Mode().IsRegular() {
 			return nil, fmt.Errorf("stage: %s is not a regular file or directory", src)
 		}
-		return []op{{dst: dst, src: src, mode: st.Mode().Perm()}}, nil
+		return []op{{dst: dst, src: src, mode: private(st.Mode())}}, nil
 	}
 	var ops []op
 	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
@@ -486,7 +497,7 @@ func treeOps(src, dst string) ([]op, error) {
 		if !info.Mode().IsRegular() {
 			return fmt.Errorf("stage: %s is not a regular file", p)
 		}
-		ops = append(ops, op{dst: target, src: p, mode: info.Mode().Perm()})
+		ops = append(ops, op{dst: target, src: p, mode: private(info.Mode())})
 		return nil
 	})
 	if err != nil {

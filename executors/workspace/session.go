@@ -34,6 +34,9 @@ type Session struct {
 // command that writes it. Close releases the lock.
 func (p *Project) Open(ctx context.Context) (*Session, error) {
 	s := &Session{Project: p, unlock: func() error { return nil }}
+	if err := p.secureDir(); err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", p.Dir, err)
+	}
 	if p.opts.Lock {
 		unlock, err := state.Lock(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
 		if err != nil {
@@ -53,6 +56,9 @@ func (p *Project) Open(ctx context.Context) (*Session, error) {
 // Read loads the state without taking the lock, for a command that only
 // looks; RecordStatus locks briefly.
 func (p *Project) Read() (*Session, error) {
+	if err := p.secureDir(); err != nil {
+		p.warn("workspace %s: %v", p.Dir, err)
+	}
 	st, err := state.Load(p.StatePath)
 	if err != nil {
 		return nil, err

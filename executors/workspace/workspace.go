@@ -60,6 +60,16 @@ func New(cfg *manifest.Config, opts Options) *Project {
 	return p
 }
 
+// secureDir creates the workspace directory readable only by its user,
+// and makes an existing one so: it holds staged job directories, whose
+// context YAML may hold a database password, and logs.
+func (p *Project) secureDir() error {
+	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(p.Dir, 0o700)
+}
+
 // JobsDir is where stage writes job directories by default.
 func (p *Project) JobsDir() string { return filepath.Join(p.Dir, "jobs") }
 
