@@ -77,7 +77,7 @@ make_plugin() {
 	if [[ -n "$dep" ]]; then
 		sed -i "s/^dependencies = \[\"ado-core\"\]$/dependencies = [\"ado-core\", \"$dep\"]/" "$dir/pyproject.toml"
 		sed -i 's/^    return {"y": x0 \* x0 + x1 + OFFSET}$/    f = PolynomialFeatures(degree=2, include_bias=False).fit_transform([[x0, x1]])[0]\n    return {"y": int(f[2] + f[1]) + OFFSET}/' "$py"
-		sed -i '1a from sklearn.preprocessing import PolynomialFeatures' "$py"
+		sed -i 's/^from typing import Any$/from typing import Any\n\nfrom sklearn.preprocessing import PolynomialFeatures/' "$py"
 		grep -q "$dep" "$dir/pyproject.toml" && grep -q PolynomialFeatures "$py"
 	fi
 	grep -q "def $exp(" "$py" && grep -q '+ OFFSET}' "$py" && grep -q "$pkg" "$dir/pyproject.toml" || {

@@ -61,7 +61,7 @@ const NoSetupTimeout = -1
 
 // DefaultRuntimeEnv is Ray's RuntimeEnvConfig default, also ado's.
 func DefaultRuntimeEnv() RuntimeEnv {
-	return RuntimeEnv{SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerPip, Layout: LayoutWheel}
+	return RuntimeEnv{SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerPip, Layout: LayoutModules}
 }
 
 // RayConfig is the runtime_env `config` mapping Ray expects.

@@ -26,7 +26,7 @@ operation "uv" {
   operation = "o.yaml"
   runtime_env {
     installer = "uv"
-    layout    = "modules"
+    layout    = "wheel"
   }
 }
 cluster "dev" { address = "http://127.0.0.1:8265" }
@@ -37,21 +37,21 @@ cluster "dev" { address = "http://127.0.0.1:8265" }
 		want     map[string]RuntimeEnv
 	}{
 		{"no top-level block", "", map[string]RuntimeEnv{
-			"inherits":  {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerPip, Layout: LayoutWheel},
-			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: true, Declared: true, Installer: InstallerPip, Layout: LayoutWheel},
-			"uv":        {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerUV, Layout: LayoutModules},
+			"inherits":  {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerPip, Layout: LayoutModules},
+			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: true, Declared: true, Installer: InstallerPip, Layout: LayoutModules},
+			"uv":        {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerUV, Layout: LayoutWheel},
 		}},
 		{"top-level block", `runtime_env {
   setup_timeout = "20m"
   eager_install = false
   installer     = "uv"
 }`, map[string]RuntimeEnv{
-			"inherits":  {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutWheel},
-			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutWheel},
-			"uv":        {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutModules},
+			"inherits":  {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutModules},
+			"overrides": {SetupTimeoutSeconds: NoSetupTimeout, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutModules},
+			"uv":        {SetupTimeoutSeconds: 1200, EagerInstall: false, Declared: true, Installer: InstallerUV, Layout: LayoutWheel},
 		}},
 		{"installer only: Ray's config left to Ray", `runtime_env { installer = "uv" }`, map[string]RuntimeEnv{
-			"inherits": {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerUV, Layout: LayoutWheel},
+			"inherits": {SetupTimeoutSeconds: 600, EagerInstall: true, Installer: InstallerUV, Layout: LayoutModules},
 		}},
 	}
 	for _, c := range cases {

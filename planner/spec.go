@@ -56,6 +56,8 @@ type JobSpec struct {
 	Entrypoint []string `json:"entrypoint"`
 	// Resources are reserved for the entrypoint.
 	Resources Resources `json:"resources,omitzero"`
+	// RuntimeEnv is how Ray makes the job's environment.
+	RuntimeEnv RuntimeEnvChoice `json:"runtime_env,omitzero"`
 	// SQLitePath, when set, is the absolute path the staged context's
 	// SQLite metastore is pointed at: ado would resolve a relative path in
 	// the job's throw-away working directory, so on a cluster sharing this
@@ -101,6 +103,63 @@ type Resources struct {
 	Custom  map[string]float64 `json:"custom,omitempty"`
 }
 
+// RuntimeEnvChoice is the manifest's runtime_env for a job. Its zero value
+// is the default (pip, plugins as wheels, Ray's own config), so a job that
+// sets none of it keeps the digest it had before these settings existed.
+type RuntimeEnvChoice struct {
+	Installer string `json:"installer,omitempty"` // "" is pip
+	Layout    string `json:"layout,omitempty"`    // "" is wheel
+	// Config is Ray's runtime_env config when the manifest sets it.
+	Config RayEnvConfig `json:"config,omitzero"`
+}
+
+// RayEnvConfig is Ray's runtime_env config; Set is false when the manifest
+// leaves it to Ray.
+type RayEnvConfig struct {
+	Set                 bool `json:"set"`
+	SetupTimeoutSeconds int  `json:"setup_timeout_seconds"`
+	EagerInstall        bool `json:"eager_install"`
+}
+
+func runtimeEnvChoice(r manifest.RuntimeEnv) RuntimeEnvChoice {
+	var c RuntimeEnvChoice
+	if r.Installer != manifest.InstallerPip {
+		c.Installer = r.Installer
+	}
+	if r.Layout != manifest.LayoutWheel {
+		c.Layout = r.Layout
+	}
+	if r.Declared {
+		c.Config = RayEnvConfig{Set: true, SetupTimeoutSeconds: r.SetupTimeoutSeconds, EagerInstall: r.EagerInstall}
+	}
+	return c
+}
+
+// Installer is the runtime_env field the job's packages go in: "pip" or "uv".
+func (s JobSpec) Installer() string {
+	if s.RuntimeEnv.Installer == "" {
+		return manifest.InstallerPip
+	}
+	return s.RuntimeEnv.Installer
+}
+
+// Layout is how source-built plugins reach the job: "wheel" or "modules".
+func (s JobSpec) Layout() string {
+	if s.RuntimeEnv.Layout == "" {
+		return manifest.LayoutWheel
+	}
+	return s.RuntimeEnv.Layout
+}
+
+// RayConfig is Ray's runtime_env config, or nil to leave Ray's defaults.
+func (s JobSpec) RayConfig() map[string]any {
+	c := s.RuntimeEnv.Config
+	if !c.Set {
+		return nil
+	}
+	return manifest.RuntimeEnv{SetupTimeoutSeconds: c.SetupTimeoutSeconds, EagerInstall: c.EagerInstall}.RayConfig()
+}
+
 // SensitiveMarker stands in for a secret value in the spec and in every
 // file adopipe writes. A secret never enters the digest or the state, so
 // changing only a secret does not resubmit the job; its presence does.
@@ -122,6 +181,7 @@ func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]stri
 		Env:        map[string]string{},
 		Entrypoint: op.Entrypoint(),
 		Resources:  Resources(op.Resources),
+		RuntimeEnv: runtimeEnvChoice(op.RuntimeEnv),
 		SQLitePath: sqlitePath(op),
 	}
 	for _, name := range operationWheels(cfg, op) {

@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
-	"github.com/adopipe/adopipe/executors/workspace"
+	"github.com/adopipe/adopipe/internal/interrupt"
+	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -59,7 +60,7 @@ With --follow it streams the jobs' logs and exits with their result:
 }
 
 func (a *app) runApply(parent context.Context, args []string, af applyFlags) error {
-	ctx, stop := a.interruptible(parent)
+	ctx, stop := interrupt.Context(parent, a.stderr)
 	defer stop()
 	ops, planFile, err := splitPlanFile(args)
 	if err != nil {
@@ -69,43 +70,32 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		return fmt.Errorf("--json needs --auto-approve: there is no way to answer a prompt in JSON mode")
 	}
 	view := a.newApplyView(af.asJSON)
-	p, err := a.project(af.sf, "adopipe apply", view.event)
-	if err != nil {
-		return err
-	}
-	s, err := p.Open(ctx)
+	p, s, err := a.open(ctx, af.sf, "adopipe apply", view.event)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	var saved *workspace.SavedPlan
-	if planFile != "" {
-		if len(af.pf.replace) > 0 {
-			return fmt.Errorf("%s is a saved plan: it already says what to replace; drop --replace", planFile)
-		}
-		if saved, err = workspace.ReadSavedPlan(planFile); err != nil {
-			return err
-		}
-		ops, af.pf.replace = saved.Operations, saved.Replace
+	if planFile != "" && len(af.pf.replace) > 0 {
+		return fmt.Errorf("%s is a saved plan: it already says what to replace; drop --replace", planFile)
 	}
+	var plan *planner.Plan
 	connector := p.Connector(true)
 	defer connector.Close()
 	po := af.pf.options(ops)
 	po.Connector = connector
-	plan, err := s.Plan(ctx, p.NewPlanner(), po)
+	if planFile != "" {
+		plan, err = s.PlanSaved(ctx, p.NewPlanner(), planFile, po)
+	} else {
+		plan, err = s.Plan(ctx, p.NewPlanner(), po)
+	}
 	if err != nil {
 		return err
-	}
-	if saved != nil {
-		if err := s.CheckFresh(saved, plan); err != nil {
-			return err
-		}
 	}
 	view.plan(plan)
 	if !plan.HasChanges() && !af.follow {
 		return nil
 	}
-	if plan.HasChanges() && saved == nil && !af.autoApprove {
+	if plan.HasChanges() && planFile == "" && !af.autoApprove {
 		if err := a.confirm(); err != nil {
 			return err
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/adopipe/adopipe/planner"
 )
 
@@ -17,13 +19,13 @@ type applyView struct {
 	asJSON bool
 	mu     sync.Mutex
 	enc    *json.Encoder
-	live   *liveBuilds // on a terminal: builds drawn in place
+	live   *termview.Live // on a terminal: builds drawn in place
 }
 
 func (a *app) newApplyView(asJSON bool) *applyView {
 	v := &applyView{a: a, asJSON: asJSON, enc: json.NewEncoder(a.stdout)}
 	if !asJSON && a.isTerminal(a.stdout) {
-		v.live = newLiveBuilds(a.stdout, &v.mu)
+		v.live = termview.NewLive(a.stdout, &v.mu, "wheel ")
 	}
 	return v
 }
@@ -44,7 +46,7 @@ func (v *applyView) plan(p *planner.Plan) {
 	v.a.renderPlan(p)
 }
 
-func (v *applyView) event(e pipeline.Event) {
+func (v *applyView) event(e progress.Event) {
 	if v.asJSON {
 		b, _ := json.Marshal(e)
 		var m map[string]any
@@ -53,10 +55,10 @@ func (v *applyView) event(e pipeline.Event) {
 		return
 	}
 	switch e.Type {
-	case pipeline.EventWarning:
+	case progress.EventWarning:
 		v.a.warn("%s", e.Message)
 		return
-	case pipeline.EventClusterFailed:
+	case progress.EventClusterFailed:
 		return // the apply's error says it, once
 	}
 	v.mu.Lock()
@@ -65,42 +67,42 @@ func (v *applyView) event(e pipeline.Event) {
 	secs := e.Elapsed.Seconds()
 	if v.live != nil {
 		switch e.Type {
-		case pipeline.EventBuildStart:
-			v.live.update(e.Name, "building", false)
+		case progress.EventBuildStart:
+			v.live.Update(e.Name, "building", false)
 			return
-		case pipeline.EventBuildDone:
-			v.live.update(e.Name, "built "+e.Wheel, true)
+		case progress.EventBuildDone:
+			v.live.Update(e.Name, "built "+e.Wheel, true)
 			return
-		case pipeline.EventBuildCancelled:
-			v.live.update(e.Name, "cancelled", true)
+		case progress.EventBuildCancelled:
+			v.live.Update(e.Name, "cancelled", true)
 			return
-		case pipeline.EventBuildFailed:
-			v.live.update(e.Name, "FAILED", true)
-			v.live.finish()
+		case progress.EventBuildFailed:
+			v.live.Update(e.Name, "FAILED", true)
+			v.live.Finish()
 			fmt.Fprintf(w, "wheel %s: %s\n", e.Name, e.Error)
 			return
 		default:
-			v.live.finish()
+			v.live.Finish()
 		}
 	}
 	switch e.Type {
-	case pipeline.EventBuildStart:
+	case progress.EventBuildStart:
 		fmt.Fprintf(w, "wheel %s: building (log: %s)\n", e.Name, e.LogPath)
-	case pipeline.EventBuildDone:
+	case progress.EventBuildDone:
 		fmt.Fprintf(w, "wheel %s: built %s in %.1fs\n", e.Name, e.Wheel, secs)
-	case pipeline.EventBuildFailed:
+	case progress.EventBuildFailed:
 		fmt.Fprintf(w, "wheel %s: FAILED after %.1fs: %s\n", e.Name, secs, e.Error)
-	case pipeline.EventBuildCancelled:
+	case progress.EventBuildCancelled:
 		fmt.Fprintf(w, "wheel %s: cancelled: %s\n", e.Name, e.Message)
-	case pipeline.EventCached:
+	case progress.EventCached:
 		fmt.Fprintf(w, "wheel %s: cached %s\n", e.Name, e.Wheel)
-	case pipeline.EventSkipped:
+	case progress.EventSkipped:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Error)
-	case pipeline.EventSubmit:
+	case progress.EventSubmit:
 		fmt.Fprintf(w, "job %s: %s as %s\n", e.Name, e.Message, e.JobID)
-	case pipeline.EventJobStatus:
+	case progress.EventJobStatus:
 		fmt.Fprintf(w, "job %s: %s %s\n", e.Name, e.Status, e.Message)
-	case pipeline.EventCluster:
+	case progress.EventCluster:
 		fmt.Fprintf(w, "cluster %s: %s\n", e.Name, e.Message)
 	default:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Message)
@@ -111,7 +113,7 @@ func (v *applyView) event(e pipeline.Event) {
 func (v *applyView) done() {
 	if v.live != nil {
 		v.mu.Lock()
-		v.live.finish()
+		v.live.Finish()
 		v.mu.Unlock()
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
+
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // This file is the one place that renders diagnostics and errors.
@@ -54,62 +55,10 @@ func (a *app) terminal(w io.Writer) (uint, bool) {
 	return uint(width), color
 }
 
-// jsonDiagnostic is the --json form of one diagnostic, shaped like
-// Terraform's so existing tooling reads it.
-type jsonDiagnostic struct {
-	Severity string     `json:"severity"`
-	Summary  string     `json:"summary"`
-	Detail   string     `json:"detail,omitempty"`
-	Range    *jsonRange `json:"range,omitempty"`
-}
-
-type jsonRange struct {
-	Filename string  `json:"filename"`
-	Start    jsonPos `json:"start"`
-	End      jsonPos `json:"end"`
-}
-
-type jsonPos struct {
-	Line   int `json:"line"`
-	Column int `json:"column"`
-	Byte   int `json:"byte"`
-}
-
-func toJSONDiags(diags hcl.Diagnostics) []jsonDiagnostic {
-	out := make([]jsonDiagnostic, 0, len(diags))
-	for _, d := range diags {
-		jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == hcl.DiagWarning {
-			jd.Severity = "warning"
-		}
-		if d.Subject != nil {
-			r := d.Subject
-			jd.Range = &jsonRange{
-				Filename: r.Filename,
-				Start:    jsonPos{r.Start.Line, r.Start.Column, r.Start.Byte},
-				End:      jsonPos{r.End.Line, r.End.Column, r.End.Byte},
-			}
-		}
-		out = append(out, jd)
-	}
-	return out
-}
-
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func countDiags(diags hcl.Diagnostics) (errs, warns int) {
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			errs++
-		} else {
-			warns++
-		}
-	}
-	return errs, warns
 }
 
 // warn prints a warning that has no source position.
@@ -126,8 +75,8 @@ func (a *app) logLine(format string, args ...any) {
 
 // warnEvents shows the warnings among the events of a command that has no
 // progress view.
-func (a *app) warnEvents(e pipeline.Event) {
-	if e.Type == pipeline.EventWarning {
+func (a *app) warnEvents(e progress.Event) {
+	if e.Type == progress.EventWarning {
 		a.warn("%s", e.Message)
 	}
 }

@@ -20,38 +20,22 @@ stops a Ray it did not start.`,
 			if err != nil {
 				return err
 			}
-			cfg := p.Config
-			names := args
-			if len(names) == 0 {
-				for _, n := range cfg.ClusterNames() {
-					if cfg.Clusters[n].Local != nil {
-						names = append(names, n)
-					}
-				}
+			names, err := p.LocalClusters(args)
+			if err != nil {
+				return err
 			}
 			failed := false
 			for _, n := range names {
-				c, ok := cfg.Clusters[n]
-				if !ok || c.Local == nil {
-					a.printError(fmt.Errorf("%q is not a local cluster of %s", n, cfg.File))
-					failed = true
-					continue
-				}
-				lc, err := localcluster.Find(p.ClusterDir(n))
-				if errors.Is(err, localcluster.ErrNoCluster) {
+				pid, err := p.StopLocalHead(cmd.Context(), n)
+				switch {
+				case errors.Is(err, localcluster.ErrNoCluster):
 					fmt.Fprintf(a.stdout, "cluster %s: not running\n", n)
-					continue
-				} else if err != nil {
+				case err != nil:
 					a.printError(err)
 					failed = true
-					continue
+				default:
+					fmt.Fprintf(a.stdout, "cluster %s: stopped the Ray head (pid %d)\n", n, pid)
 				}
-				if err := lc.Stop(cmd.Context()); err != nil {
-					a.printError(fmt.Errorf("cluster %s: %w", n, err))
-					failed = true
-					continue
-				}
-				fmt.Fprintf(a.stdout, "cluster %s: stopped the Ray head (pid %d)\n", n, lc.PID)
 			}
 			if failed {
 				return exitCodeError{exitError}

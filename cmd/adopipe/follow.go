@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/workspace"
+	"github.com/adopipe/adopipe/internal/termview"
 )
 
 // follow streams each job's logs until it ends and returns the exit status
@@ -26,7 +26,7 @@ func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Con
 		if view.asJSON {
 			return &jsonLogWriter{view: view, op: op}
 		}
-		return &prefixWriter{w: a.stdout, prefix: jobLogPrefix(n, op), mu: &mu}
+		return &termview.PrefixWriter{W: a.stdout, Prefix: jobLogPrefix(n, op), Mu: &mu}
 	})
 	code := exitOK
 	for _, e := range ends {
@@ -41,37 +41,6 @@ func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Con
 		}
 	}
 	return code
-}
-
-// prefixWriter labels every line, so interleaved logs stay readable.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-	mu     *sync.Mutex
-	mid    bool
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.prefix == "" {
-		return p.w.Write(b)
-	}
-	var sb strings.Builder
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if line == "" {
-			continue
-		}
-		if !p.mid {
-			sb.WriteString(p.prefix)
-		}
-		sb.WriteString(line)
-		p.mid = !strings.HasSuffix(line, "\n")
-	}
-	if _, err := io.WriteString(p.w, sb.String()); err != nil {
-		return 0, err
-	}
-	return len(b), nil
 }
 
 // jsonLogWriter turns log output into "job_log" events.

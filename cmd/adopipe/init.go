@@ -3,13 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 
 	"github.com/adopipe/adopipe/internal/scaffold"
 	"github.com/adopipe/adopipe/manifest"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -45,7 +41,6 @@ An existing manifest is never replaced without --force. The result is
 validated as adopipe validate does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.flags.Cluster.PortForwardCommand = portForwardCommand(o.flags.Cluster.PortForwardCommand)
 			return a.runInit(o)
 		},
 	}
@@ -67,75 +62,23 @@ validated as adopipe validate does.`,
 	return cmd
 }
 
-// portForwardCommand is the flag's value, or what ado --remote would use:
-// oc when it is on PATH, else kubectl.
-func portForwardCommand(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if _, err := exec.LookPath("oc"); err == nil {
-		return "oc"
-	}
-	return "kubectl"
-}
-
 func (a *app) runInit(o initOptions) error {
 	target := a.global.file
 	if target == "" {
 		target = manifest.DefaultFile
 	}
-	target, err := filepath.Abs(target)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(target); err == nil && !o.force {
-		return fmt.Errorf("%s already exists; init never replaces a manifest: pass --force to overwrite it, or -f FILE to write another", target)
-	}
-	dir := filepath.Dir(target)
-	found, err := scaffold.Scan(dir, o.depth)
-	if err != nil {
-		return err
-	}
-	var remote *scaffold.Remote
-	if o.fromRemote != "" {
-		if remote, err = a.convertRemote(o, dir); err != nil {
-			return err
-		}
-	}
-	draft, err := scaffold.Choose(found, o.flags, remote, a.initAsker())
-	if err != nil {
-		return err
-	}
-	if err := scaffold.WriteManifest(target, scaffold.Render(draft), o.force); err != nil {
-		return err
-	}
-	return a.reportInit(target, draft, found, remote)
-}
-
-func (a *app) convertRemote(o initOptions, dir string) (*scaffold.Remote, error) {
-	cwd := o.adoCwd
-	if cwd == "" {
-		cwd = "."
-	}
-	cwd, err := filepath.Abs(cwd)
-	if err != nil {
-		return nil, err
-	}
-	remote, diags := scaffold.FromAdoRemote(o.fromRemote, scaffold.RemoteOptions{
-		Cwd:                cwd,
-		Dir:                dir,
-		PortForwardCommand: o.flags.Cluster.PortForwardCommand,
-		ClusterGiven:       o.flags.Cluster.IsSet(),
+	res, files, diags, err := scaffold.Init(scaffold.InitOptions{
+		Target: target, Force: o.force, Depth: o.depth, Flags: o.flags,
+		FromRemote: o.fromRemote, AdoCwd: o.adoCwd, Ask: a.initAsker(),
 	})
-	files := map[string]*hcl.File{}
-	if remote != nil {
-		files = remote.Sources
-	}
 	a.printDiags(diags, files)
 	if diags.HasErrors() {
-		return nil, exitCodeError{exitError}
+		return exitCodeError{exitError}
 	}
-	return remote, nil
+	if err != nil {
+		return err
+	}
+	return a.reportInit(res.Target, res.Draft, res.Found, res.Remote)
 }
 
 // reportInit validates the written manifest and says what it holds and

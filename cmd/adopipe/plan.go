@@ -29,11 +29,7 @@ its last status; --replace OPERATION submits it again under a new job id.
 It builds, uploads and submits nothing. With --out the plan is saved for
 "adopipe apply FILE", which refuses it once the state or any input changed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.project(sf, "adopipe plan", a.warnEvents)
-			if err != nil {
-				return err
-			}
-			s, err := p.Open(cmd.Context())
+			p, s, err := a.open(cmd.Context(), sf, "adopipe plan", a.warnEvents)
 			if err != nil {
 				return err
 			}

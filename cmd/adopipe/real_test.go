@@ -55,6 +55,7 @@ func TestReal(t *testing.T) {
 			env.Setenv("PATH", venvBin+string(filepath.ListSeparator)+env.Getenv("PATH"))
 			env.Setenv("ADOPIPE_PYTHON", py)
 			env.Setenv("RAY_ADDRESS_FOR_TEST", addr)
+			env.Setenv("RAY_TEMP_DIR_FOR_TEST", raytest.HeadTempDir())
 			// Jobs ids derive from the inputs; a nonce in the job env keeps
 			// reruns against the same head (ADOPIPE_TEST_RAY_ADDRESS,
 			// -count=2) from colliding with earlier runs' jobs.
@@ -82,6 +83,8 @@ func TestReal(t *testing.T) {
 			"joblogs":    cmdJobLogs,
 			"waitjoblog": cmdWaitJobLog,
 			"forgetjob":  cmdForgetJob,
+			"jobjson":    cmdJobJSON,
+			"jobenv":     cmdJobEnv,
 		},
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/stage"
 	"github.com/adopipe/adopipe/executors/workspace"
+	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
 )
@@ -27,14 +28,10 @@ directory to DIR/<operation>: the wheels under wheels/<digest>/, the context
 and operation YAMLs, the extra files, ray_runtime_env.yaml and submit.sh, the
 equivalent "ray job submit" command. It contacts no cluster.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := a.interruptible(cmd.Context())
+			ctx, stop := interrupt.Context(cmd.Context(), a.stderr)
 			defer stop()
 			view := a.newApplyView(false)
-			p, err := a.project(sf, "adopipe stage", view.event)
-			if err != nil {
-				return err
-			}
-			s, err := p.Open(ctx)
+			p, s, err := a.open(ctx, sf, "adopipe stage", view.event)
 			if err != nil {
 				return err
 			}

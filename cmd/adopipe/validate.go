@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/adopipe/adopipe/manifest"
+
 	"github.com/spf13/cobra"
 )
 
@@ -19,14 +21,14 @@ Exit status is 0 when the manifest is valid (warnings allowed), 1 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, p, diags := a.loadManifest()
-			errs, warns := countDiags(diags)
+			errs, warns := manifest.CountDiagnostics(diags)
 			if asJSON {
 				if err := writeJSON(a.stdout, map[string]any{
 					"format_version": "1.0",
 					"valid":          errs == 0,
 					"error_count":    errs,
 					"warning_count":  warns,
-					"diagnostics":    toJSONDiags(diags),
+					"diagnostics":    manifest.DiagnosticsJSON(diags),
 				}); err != nil {
 					return err
 				}

@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/workspace"
+	"github.com/adopipe/adopipe/internal/interrupt"
+	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/spf13/cobra"
 )
@@ -58,21 +58,22 @@ Watch approves its own plans: it is meant for a development loop.`,
 }
 
 func (a *app) runWatch(parent context.Context, ops []string, wf watchFlags) error {
-	ctx, stop := a.interruptible(parent)
+	ctx, stop := interrupt.Context(parent, a.stderr)
 	defer stop()
 	p, err := a.project(wf.sf, "adopipe watch", a.watchEvent)
 	if err != nil {
 		return err
 	}
-	dir := p.Config.Dir // p.Config changes with each reload; its directory does not
 	o := workspace.WatchOptions{
 		Operations: ops, VarFiles: a.global.varFiles,
 		Debounce: wf.debounce, MaxWait: wf.maxWait, Poll: wf.poll, Parallelism: wf.parallelism,
 		Reload: a.reloadManifest,
-		Report: func(e workspace.WatchEvent) { a.watchReport(dir, wf.follow, e) },
+		Report: func(e workspace.WatchEvent) { a.watchReport(wf.follow, e) },
 	}
 	if wf.follow {
-		o.Logs = func(op string) io.Writer { return &prefixWriter{w: a.stdout, prefix: op + " | ", mu: &a.outMu} }
+		o.Logs = func(op string) io.Writer {
+			return &termview.PrefixWriter{W: a.stdout, Prefix: op + " | ", Mu: &a.outMu}
+		}
 	}
 	if err := p.Watch(ctx, o); err != nil {
 		return err
@@ -95,7 +96,7 @@ func (a *app) reloadManifest() (*manifest.Config, bool) {
 }
 
 // watchReport shows a watch as one timestamped line per step.
-func (a *app) watchReport(dir string, follow bool, e workspace.WatchEvent) {
+func (a *app) watchReport(follow bool, e workspace.WatchEvent) {
 	switch e.Kind {
 	case workspace.WatchStarted:
 		a.logLine("watching %d source trees and %d files; Ctrl-C to stop", e.Trees, e.Files)
@@ -110,7 +111,7 @@ func (a *app) watchReport(dir string, follow bool, e workspace.WatchEvent) {
 			a.planWarnings(e.Plan)
 		}
 		if e.Plan.HasChanges() {
-			a.logLine("%s%s", describeChanged(dir, e.Changed), planSummary(e.Plan, false))
+			a.logLine("%s%s", describeChanged(e.Changed), planSummary(e.Plan, false))
 		} else if e.Changed == nil {
 			a.logLine("%s", planSummary(e.Plan, false))
 		}
@@ -142,43 +143,26 @@ func (a *app) watchReport(dir string, follow bool, e workspace.WatchEvent) {
 
 // watchEvent shows, between the cycle lines, only what needs attention:
 // failures, clusters coming up, on_change decisions and warnings.
-func (a *app) watchEvent(e pipeline.Event) {
+func (a *app) watchEvent(e progress.Event) {
 	switch e.Type {
-	case pipeline.EventBuildFailed, pipeline.EventSkipped:
+	case progress.EventBuildFailed, progress.EventSkipped:
 		a.logLine("%s: %s", e.Name, e.Error)
-	case pipeline.EventCluster:
+	case progress.EventCluster:
 		a.logLine("cluster %s: %s", e.Name, e.Message)
-	case pipeline.EventOnChange:
+	case progress.EventOnChange:
 		a.logLine("%s: %s", e.Name, e.Message)
-	case pipeline.EventWarning:
+	case progress.EventWarning:
 		a.warn("%s", e.Message)
 	}
 }
 
-func describeChanged(dir string, paths []string) string {
+// describeChanged names the first paths that started a cycle.
+func describeChanged(paths []string) string {
 	if len(paths) == 0 {
 		return ""
 	}
-	// Editors and sed write short-lived temporary files beside the real
-	// one; name only what still exists, unless nothing does (a deletion).
-	var existing []string
-	for _, p := range paths {
-		if _, err := os.Lstat(p); err == nil {
-			existing = append(existing, p)
-		}
+	if len(paths) > 3 {
+		paths = append(paths[:3:3], fmt.Sprintf("+%d", len(paths)-3))
 	}
-	if len(existing) > 0 {
-		paths = existing
-	}
-	var rels []string
-	for _, p := range paths {
-		if r, err := filepath.Rel(dir, p); err == nil {
-			p = r
-		}
-		rels = append(rels, p)
-	}
-	if len(rels) > 3 {
-		rels = append(rels[:3], fmt.Sprintf("+%d", len(rels)-3))
-	}
-	return "changed " + strings.Join(rels, ", ") + "  →  "
+	return "changed " + strings.Join(paths, ", ") + "  →  "
 }

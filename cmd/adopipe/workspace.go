@@ -1,10 +1,11 @@
 package main
 
 import (
+	"context"
 	"time"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/workspace"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +41,7 @@ func (p planFlags) options(ops []string) workspace.PlanOptions {
 
 // project loads the manifest, printing its diagnostics, and returns its
 // workspace; events receives the workspace's progress and warnings.
-func (a *app) project(sf stateFlags, command string, events func(pipeline.Event)) (*workspace.Project, error) {
+func (a *app) project(sf stateFlags, command string, events progress.Func) (*workspace.Project, error) {
 	cfg, p, diags := a.loadManifest()
 	a.printDiags(diags, p.Files())
 	if diags.HasErrors() {
@@ -49,4 +50,15 @@ func (a *app) project(sf stateFlags, command string, events func(pipeline.Event)
 	return workspace.New(cfg, workspace.Options{
 		StatePath: sf.statePath, Lock: sf.lock, LockTimeout: sf.lockTimeout, Command: command, Events: events,
 	}), nil
+}
+
+// open loads the manifest and opens its state for a command that writes
+// it (see workspace.Project.Open).
+func (a *app) open(ctx context.Context, sf stateFlags, command string, events progress.Func) (*workspace.Project, *workspace.Session, error) {
+	p, err := a.project(sf, command, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := p.Open(ctx)
+	return p, s, err
 }

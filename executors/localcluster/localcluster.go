@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/atomicfile"
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // File names inside Options.StateDir.
@@ -58,9 +58,9 @@ type Options struct {
 	ExtraArgs []string
 	// Env is added to this process's environment for the head.
 	Env []string
-	// Log receives progress lines (not Ray's own output, which goes to
-	// StateDir/local-cluster.log). May be nil.
-	Log io.Writer
+	// Progress receives progress as EventCluster (not Ray's own output,
+	// which goes to StateDir/local-cluster.log). May be nil.
+	Progress progress.Func
 	// StartTimeout bounds the wait for the head to serve the Jobs API.
 	StartTimeout time.Duration
 	// DieWithParent makes the head receive SIGTERM when this process dies
@@ -87,7 +87,7 @@ type Record struct {
 type Cluster struct {
 	Record
 	stateDir string
-	log      io.Writer
+	progress progress.Func
 
 	// Set only when this process started the head.
 	cmd     *exec.Cmd
@@ -102,9 +102,7 @@ type Cluster struct {
 func (c *Cluster) URL() string { return c.Address }
 
 func (o *Options) logf(format string, a ...any) {
-	if o.Log != nil {
-		fmt.Fprintf(o.Log, format+"\n", a...)
-	}
+	o.Progress.Emit(progress.Event{Type: progress.EventCluster, Message: fmt.Sprintf(format, a...)})
 }
 
 // Start launches a Ray head and waits until its Jobs API answers.
@@ -144,7 +142,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if r, err := ReadRecord(opts.StateDir); err == nil {
 		if old, err := Attach(opts.StateDir, *r); err == nil {
 			opts.logf("the recorded Ray head (pid %d) does not answer at %s; stopping it", old.PID, old.Address)
-			old.log = opts.Log
+			old.progress = opts.Progress
 			if err := old.kill(ctx); err != nil {
 				return nil, fmt.Errorf("stopping the unresponsive recorded Ray head: %w", err)
 			}
@@ -228,6 +226,13 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 		// running work (Serve's use case). Stop ends jobs itself first.
 		"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0",
 	)
+	// The ray CLI's directory first on PATH, as in an activated virtualenv
+	// or a cluster image: a job without a pip or uv env of its own (plugins
+	// shipped as py_modules) runs `ado` and `python` from the environment
+	// Ray runs in.
+	if filepath.IsAbs(opts.RayBin) {
+		cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(opts.RayBin)+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	}
 	cmd.Env = append(cmd.Env, opts.Env...)
 	cmd.SysProcAttr = sysProcAttr(opts.DieWithParent)
 	address := "http://127.0.0.1:" + strconv.Itoa(ports.Dashboard)
@@ -253,7 +258,7 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 			KeepTempDir: opts.KeepTempDir,
 		},
 		stateDir: opts.StateDir,
-		log:      opts.Log,
+		progress: opts.Progress,
 		cmd:      cmd,
 		exited:   make(chan struct{}),
 	}
@@ -511,9 +516,7 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 }
 
 func (c *Cluster) logf(format string, a ...any) {
-	if c.log != nil {
-		fmt.Fprintf(c.log, format+"\n", a...)
-	}
+	c.progress.Emit(progress.Event{Type: progress.EventCluster, Message: fmt.Sprintf(format, a...)})
 }
 
 // kill terminates the head's process group: SIGTERM to the leader, wait,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/localcluster"
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/raytest"
 )
 
@@ -48,7 +49,7 @@ func start(t *testing.T, bin, dir string) *localcluster.Cluster {
 	t.Helper()
 	c, err := localcluster.Start(context.Background(), localcluster.Options{
 		RayBin: bin, StateDir: dir, NumCPUs: 1, ObjectStoreMemory: 128 << 20,
-		DieWithParent: true, Log: testWriter{t},
+		DieWithParent: true, Progress: func(e progress.Event) { t.Log(e.Message) },
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -59,13 +60,6 @@ func start(t *testing.T, bin, dir string) *localcluster.Cluster {
 		c.Stop(ctx)
 	})
 	return c
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func TestRealStartFindStop(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/adopipe/adopipe/executors/stage"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -31,7 +32,7 @@ type Options struct {
 	Connector   *Connector
 	// Events receives progress; it may be called from several goroutines
 	// but never concurrently.
-	Events func(Event)
+	Events progress.Func
 	// KeepStaged keeps each staged job directory after its upload (it is
 	// removed otherwise: it holds the context YAML and its secrets).
 	KeepStaged bool
@@ -155,10 +156,8 @@ func stoppedForClusters(buildCtx context.Context, err error) bool {
 	return errors.Is(context.Cause(buildCtx), errClustersUnreachable) && errors.Is(err, context.Canceled)
 }
 
-func (r *runner) emit(e Event) {
-	if r.Events != nil {
-		r.Events(e)
-	}
+func (r *runner) emit(e progress.Event) {
+	r.Events.Emit(e)
 }
 
 // save records the state, refusing if it would hold a sensitive value;
@@ -207,22 +206,22 @@ func (r *runner) buildWheels(ctx context.Context) {
 		defer r.mu.Unlock()
 		switch e.Kind {
 		case wheelbuild.EventStart:
-			r.emit(Event{Type: EventBuildStart, Name: e.Name, LogPath: e.LogPath})
+			r.emit(progress.Event{Type: progress.EventBuildStart, Name: e.Name, LogPath: e.LogPath})
 		case wheelbuild.EventFailed:
 			r.failed[e.Name] = e.Err
 			if stoppedForClusters(ctx, e.Err) {
-				r.emit(Event{Type: EventBuildCancelled, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Message: errClustersUnreachable.Error()})
+				r.emit(progress.Event{Type: progress.EventBuildCancelled, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Message: errClustersUnreachable.Error()})
 				return
 			}
-			r.emit(Event{Type: EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Error: e.Err.Error()})
+			r.emit(progress.Event{Type: progress.EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Error: e.Err.Error()})
 		case wheelbuild.EventDone:
 			if err := r.recordBuilt(steps[e.Name], e.Result); err != nil {
 				r.failed[e.Name] = err
-				r.emit(Event{Type: EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, Error: err.Error()})
+				r.emit(progress.Event{Type: progress.EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, Error: err.Error()})
 				return
 			}
 			r.out.Built++
-			r.emit(Event{Type: EventBuildDone, Name: e.Name, Wheel: e.Result.FileName, Elapsed: e.Elapsed, LogPath: e.LogPath})
+			r.emit(progress.Event{Type: progress.EventBuildDone, Name: e.Name, Wheel: e.Result.FileName, Elapsed: e.Elapsed, LogPath: e.LogPath})
 		}
 	})
 }
@@ -266,7 +265,7 @@ func (r *runner) useCached(step planner.WheelStep) error {
 	defer r.mu.Unlock()
 	r.wheels[step.Name] = stage.Wheel{Path: path, FileName: filepath.Base(path), SHA256: sha}
 	r.out.Cached++
-	r.emit(Event{Type: EventCached, Name: step.Name, Wheel: filepath.Base(path)})
+	r.emit(progress.Event{Type: progress.EventCached, Name: step.Name, Wheel: filepath.Base(path)})
 	if prev := r.State.Plugins[step.Name]; prev.Fingerprint != step.Fingerprint || prev.Wheel.SHA256 != sha {
 		rec := state.WheelRecord{FileName: filepath.Base(path), SHA256: sha}
 		if info, err := wheelbuild.InspectWheel(path); err == nil {

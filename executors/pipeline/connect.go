@@ -15,6 +15,7 @@ import (
 	"github.com/adopipe/adopipe/executors/localcluster"
 	"github.com/adopipe/adopipe/executors/portforward"
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -46,9 +47,9 @@ type Connector struct {
 	WorkDir string
 	// RayBin runs local heads.
 	RayBin string
-	// Events receives progress (EventCluster: "starting a local Ray
+	// Events receives progress (progress.EventCluster: "starting a local Ray
 	// head ..."); nil drops it.
-	Events func(Event)
+	Events progress.Func
 	// NoStart makes Connect fail instead of starting a local head, for
 	// commands that only look (status, logs, stop).
 	NoStart bool
@@ -89,11 +90,17 @@ func (cn *Connector) Close() {
 	cn.conns = nil
 }
 
+// clusterProgress passes on what keeps cluster c reachable reports.
+func (cn *Connector) clusterProgress(c *manifest.Cluster) progress.Func {
+	return func(e progress.Event) {
+		e.Name = c.Name
+		cn.Events.Emit(e)
+	}
+}
+
 // progress reports a step of bringing up cluster c.
 func (cn *Connector) progress(c *manifest.Cluster, format string, args ...any) {
-	if cn.Events != nil {
-		cn.Events(Event{Type: EventCluster, Name: c.Name, Message: fmt.Sprintf(format, args...)})
-	}
+	cn.Events.Emit(progress.Event{Type: progress.EventCluster, Name: c.Name, Message: fmt.Sprintf(format, args...)})
 }
 
 func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection, error) {
@@ -125,6 +132,7 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 			RemotePort: pf.Port,
 			LogPath:    filepath.Join(dir, "port-forward.log"),
 			ExtraArgs:  extra,
+			Progress:   cn.clusterProgress(c),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)

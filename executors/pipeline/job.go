@@ -11,6 +11,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -36,6 +37,9 @@ func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address stri
 		Env:        spec.Env,
 		Entrypoint: spec.Entrypoint,
 		Address:    address,
+		Installer:  spec.Installer(),
+		Layout:     spec.Layout(),
+		Config:     spec.RayConfig(),
 	}
 	for _, f := range spec.ExtraFiles() {
 		s.Files = append(s.Files, stage.File{Src: f.Src, Dst: f.Dst})
@@ -45,13 +49,16 @@ func StageSpec(spec planner.JobSpec, wheels []stage.Wheel, context, address stri
 
 // submitRequest is the Jobs API request for a staged job uploaded as
 // workingDir.
-func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Result, workingDir string) rayjobs.SubmitRequest {
+func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Result, workingDir string, pyModules []string) rayjobs.SubmitRequest {
 	spec := job.Spec
 	req := rayjobs.SubmitRequest{
 		Entrypoint:   staged.Entrypoint,
 		SubmissionID: job.SubmissionID,
 		WorkingDir:   workingDir,
-		PipPackages:  staged.RuntimeEnv.Pip,
+		PipPackages:  staged.RuntimeEnv.Packages,
+		Installer:    staged.RuntimeEnv.Installer,
+		PyModules:    pyModules,
+		Config:       staged.RuntimeEnv.Config,
 		// The real values, secrets included, travel only in this request;
 		// the staged (and uploaded) directory holds markers.
 		EnvVars: planner.SubmitEnv(cfg, spec),
@@ -102,7 +109,7 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	wheels, err := r.jobWheels(job.Spec.WheelNames())
 	if err != nil {
 		jo.Err = err
-		r.emitLocked(Event{Type: EventSkipped, Name: job.Operation, Error: err.Error()})
+		r.emitLocked(progress.Event{Type: progress.EventSkipped, Name: job.Operation, Error: err.Error()})
 		return jo
 	}
 	r.checkBuiltRay(job, conn)
@@ -113,13 +120,13 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 			return jo
 		}
 	}
-	staged, uri, err := r.stageAndUpload(ctx, job, wheels, conn)
+	staged, uri, pyModules, err := r.stageAndUpload(ctx, job, wheels, conn)
 	if err != nil {
 		jo.Err = err
 		return jo
 	}
 
-	req := submitRequest(r.Config, job, staged, uri)
+	req := submitRequest(r.Config, job, staged, uri, pyModules)
 	id, already, err := conn.Client.Submit(ctx, req)
 	if err != nil {
 		jo.Err = err
@@ -147,50 +154,60 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	if err := r.save(); err != nil {
 		jo.Err = fmt.Errorf("job %s was submitted but the state could not be saved (a retried apply finds it by its id): %w", id, err)
 	}
-	r.emit(Event{Type: EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
+	r.emit(progress.Event{Type: progress.EventSubmit, Name: job.Operation, JobID: id, Message: map[bool]string{true: "already submitted", false: "submitted"}[already]})
 	return jo
 }
 
 // stageAndUpload stages the job directory and uploads it as the job's
-// working directory. The staged directory holds the context YAML, which
-// may hold a database password: unless KeepStaged, it is removed once
-// uploaded (or once the upload failed), as ado's own remote mode removes
-// its copy.
-func (r *runner) stageAndUpload(ctx context.Context, job planner.JobStep, wheels []stage.Wheel, conn *Connection) (stage.Result, string, error) {
+// working directory, and its py_modules packages. The staged directory
+// holds the context YAML, which may hold a database password: unless
+// KeepStaged, it is removed once uploaded (or once an upload failed), as
+// ado's own remote mode removes its copy.
+func (r *runner) stageAndUpload(ctx context.Context, job planner.JobStep, wheels []stage.Wheel, conn *Connection) (staged stage.Result, uri string, pyModules []string, err error) {
 	dir := JobDir(r.WorkDir, job.Operation)
 	ctxFile, err := contextFile(r.WorkDir, job.Spec)
 	if err != nil {
-		return stage.Result{}, "", err
+		return stage.Result{}, "", nil, err
 	}
 	if !r.KeepStaged {
 		defer func() {
 			if err := removeStaged(dir, ctxFile, job.Spec); err != nil {
-				r.emitLocked(Warning("operation %s: removing the staged job directory: %v", job.Operation, err))
+				r.emitLocked(progress.Warning("operation %s: removing the staged job directory: %v", job.Operation, err))
 			}
 		}()
 	}
-	staged, err := stage.Stage(dir, StageSpec(job.Spec, wheels, ctxFile, conn.Client.Address()))
+	staged, err = stage.Stage(dir, StageSpec(job.Spec, wheels, ctxFile, conn.Client.Address()))
 	if err != nil {
-		return stage.Result{}, "", err
+		return stage.Result{}, "", nil, err
 	}
 	where := dir
 	if !r.KeepStaged {
 		where = "removed once uploaded (--keep-staged keeps it)"
 	}
-	r.emitLocked(Event{Type: EventStaged, Name: job.Operation, Message: fmt.Sprintf("%d files, %.1f MiB, %s", len(staged.Files), float64(staged.TotalBytes)/(1<<20), where)})
+	r.emitLocked(progress.Event{Type: progress.EventStaged, Name: job.Operation, Message: fmt.Sprintf("%d files, %.1f MiB, %s", len(staged.Files), float64(staged.TotalBytes)/(1<<20), where)})
 	for _, w := range staged.Warnings {
-		r.emitLocked(Event{Type: EventLog, Name: job.Operation, Message: "warning: " + w})
+		r.emitLocked(progress.Event{Type: progress.EventLog, Name: job.Operation, Message: "warning: " + w})
 	}
 	uri, uploaded, err := conn.Client.UploadPackage(ctx, dir, job.Spec.Excludes)
 	if err != nil {
-		return stage.Result{}, "", err
+		return stage.Result{}, "", nil, err
 	}
 	msg := "package already on the cluster: " + uri
 	if uploaded {
 		msg = "uploaded " + uri
 	}
-	r.emitLocked(Event{Type: EventUpload, Name: job.Operation, Message: msg})
-	return staged, uri, nil
+	r.emitLocked(progress.Event{Type: progress.EventUpload, Name: job.Operation, Message: msg})
+	for _, m := range staged.RuntimeEnv.PyModules {
+		muri, uploaded, err := conn.Client.UploadPackage(ctx, filepath.Join(dir, filepath.FromSlash(m)), nil)
+		if err != nil {
+			return stage.Result{}, "", nil, err
+		}
+		if uploaded {
+			r.emitLocked(progress.Event{Type: progress.EventUpload, Name: job.Operation, Message: "uploaded " + m + " as " + muri})
+		}
+		pyModules = append(pyModules, muri)
+	}
+	return staged, uri, pyModules, nil
 }
 
 // removeStaged removes a job directory and the context copy staged into
@@ -225,7 +242,7 @@ func (r *runner) checkBuiltRay(job planner.JobStep, conn *Connection) {
 		}
 	}
 	for _, w := range planner.RayWarnings(conn.Cluster.Name, conn.RayVersion, job.Spec.RayPin != "", reqs) {
-		r.emitLocked(Warning("operation %s: %s", job.Operation, w))
+		r.emitLocked(progress.Warning("operation %s: %s", job.Operation, w))
 	}
 }
 
@@ -238,7 +255,7 @@ func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
 	var wheels []stage.Wheel
 	for _, name := range names {
 		if err, failed := r.failed[name]; failed {
-			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, FirstLine(err.Error())))
+			missing = append(missing, fmt.Sprintf("wheel %s failed to build (%v)", name, progress.FirstLine(err.Error())))
 			continue
 		}
 		w, ok := r.wheels[name]
@@ -254,7 +271,7 @@ func (r *runner) jobWheels(names []string) ([]stage.Wheel, error) {
 	return wheels, nil
 }
 
-func (r *runner) emitLocked(e Event) {
+func (r *runner) emitLocked(e progress.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(e)

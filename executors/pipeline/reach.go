@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -49,7 +50,7 @@ func (r *runner) reachClusters(ctx context.Context, cancelBuilds context.CancelC
 				return
 			}
 			if ctx.Err() == nil {
-				r.emitLocked(Event{Type: EventClusterFailed, Name: c.Name, Error: rc.err.Error()})
+				r.emitLocked(progress.Event{Type: progress.EventClusterFailed, Name: c.Name, Error: rc.err.Error()})
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -100,20 +101,20 @@ operation "b" {
 	}
 	var (
 		mu     sync.Mutex
-		events []Event
+		events []progress.Event
 	)
 	cn := &Connector{WorkDir: workDir}
 	defer cn.Close()
 	out, err := Apply(context.Background(), Options{
 		Config: cfg, Plan: p, State: st, StatePath: filepath.Join(workDir, "state.json"),
 		WorkDir: workDir, Cache: wheelcache.New(filepath.Join(workDir, "cache")), Connector: cn,
-		Events: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
+		Events: func(e progress.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
 	})
 
 	var order []string
 	for _, e := range events {
 		switch e.Type {
-		case EventClusterFailed, EventBuildCancelled, EventBuildDone, EventBuildFailed:
+		case progress.EventClusterFailed, progress.EventBuildCancelled, progress.EventBuildDone, progress.EventBuildFailed:
 			order = append(order, e.Type+" "+e.Name)
 		}
 	}
@@ -199,8 +200,8 @@ func TestApplyChecksTheRayOfBuiltWheels(t *testing.T) {
 	_, err = Apply(context.Background(), Options{
 		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
 		WorkDir: workDir, Cache: e.cache, Connector: cn,
-		Events: func(ev Event) {
-			if ev.Type == EventWarning {
+		Events: func(ev progress.Event) {
+			if ev.Type == progress.EventWarning {
 				warnings = append(warnings, ev.Message)
 			}
 		},

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // Defaults for the Spec's tuning fields.
@@ -56,8 +58,8 @@ type Spec struct {
 	ExtraArgs []string
 	// Env is added to this process's environment for the forwarder.
 	Env []string
-	// Log receives one human line per lifecycle event. May be nil.
-	Log io.Writer
+	// Progress receives one EventCluster per lifecycle event. May be nil.
+	Progress progress.Func
 
 	// Tuning; zero means the default.
 	ReadyTimeout   time.Duration // per start, until the probe first passes
@@ -249,9 +251,8 @@ func (k *Keeper) Stop() error {
 }
 
 func (k *Keeper) logf(format string, a ...any) {
-	if k.spec.Log != nil {
-		fmt.Fprintf(k.spec.Log, "port-forward svc/%s: "+format+"\n", append([]any{k.spec.Service}, a...)...)
-	}
+	k.spec.Progress.Emit(progress.Event{Type: progress.EventCluster,
+		Message: fmt.Sprintf("port-forward svc/%s: "+format, append([]any{k.spec.Service}, a...)...)})
 }
 
 func (k *Keeper) setState(ready bool, format string, a ...any) {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // TestMain doubles as the stand-in forwarder's HTTP server: testdata/oc
@@ -102,6 +104,9 @@ func (s *syncBuf) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// add keeps an event's message as a line.
+func (s *syncBuf) add(e progress.Event) { s.Write([]byte(e.Message + "\n")) }
+
 func (s *syncBuf) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -155,7 +160,7 @@ func TestKeeperRestartsKilledForwarder(t *testing.T) {
 	f := newFake(t)
 	var events syncBuf
 	spec := f.spec()
-	spec.Log = &events
+	spec.Progress = events.add
 	k, err := Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +296,7 @@ func TestKeeperGivesUpAfterRunning(t *testing.T) {
 	spec := f.spec()
 	spec.MaxRestarts = 2
 	var events syncBuf
-	spec.Log = &events
+	spec.Progress = events.add
 	k, err := Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)

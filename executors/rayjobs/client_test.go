@@ -63,6 +63,16 @@ func TestSubmitRequestJSON(t *testing.T) {
 	}{
 		{"minimal", SubmitRequest{Entrypoint: "echo hi"},
 			`{"entrypoint":"echo hi","runtime_env":{},"metadata":{}}`},
+		// The uv field as `ray job submit` sends ado --remote's uv: list,
+		// py_modules URIs and Ray's config.
+		{"uv", SubmitRequest{
+			Entrypoint: "true", Installer: "uv", PipPackages: []string{"scikit-learn==1.9.1"},
+			PyModules: []string{"gcs://_ray_pkg_aaaaaaaaaaaaaaaa.zip"},
+			Config:    map[string]any{"setup_timeout_seconds": 900, "eager_install": false},
+		},
+			`{"entrypoint":"true","runtime_env":{"config":{"eager_install":false,"setup_timeout_seconds":900},` +
+				`"py_modules":["gcs://_ray_pkg_aaaaaaaaaaaaaaaa.zip"],` +
+				`"uv":{"packages":["scikit-learn==1.9.1"],"uv_check":false,"uv_pip_install_options":["--no-cache"]}},"metadata":{}}`},
 		{"full", full,
 			`{"entrypoint":"ado -c context.yaml create operation -f operation.yaml && echo <done>",` +
 				`"submission_id":"adopipe-sweep-0123456789ab",` +

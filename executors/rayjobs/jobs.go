@@ -135,9 +135,15 @@ type SubmitRequest struct {
 	SubmissionID string
 	// WorkingDir is a package URI ("gcs://_ray_pkg_….zip") from UploadPackage.
 	WorkingDir string
-	// PipPackages are passed untouched (e.g. "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/x.whl").
+	// PipPackages are passed untouched (e.g. "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/x.whl"),
+	// under "pip", or under "uv" when Installer is "uv".
 	PipPackages []string
-	EnvVars     map[string]string
+	Installer   string
+	// PyModules are package URIs from UploadPackage.
+	PyModules []string
+	// Config is Ray's runtime_env config (setup_timeout_seconds, eager_install).
+	Config  map[string]any
+	EnvVars map[string]string
 	// RuntimeEnv holds further runtime_env keys; the fields above win.
 	RuntimeEnv          map[string]any
 	Metadata            map[string]string
@@ -160,7 +166,10 @@ type submitBody struct {
 }
 
 // runtimeEnv builds the runtime_env as RuntimeEnv(...).to_dict() does:
-// a pip list becomes {"packages": [...], "pip_check": false}.
+// a pip list becomes {"packages": [...], "pip_check": false}, a uv list
+// {"packages": [...], "uv_check": false, "uv_pip_install_options":
+// ["--no-cache"]} (what `ray job submit` sends for ado --remote's `uv:`
+// list, and what ado's actuators read back as runtime_env["uv"]["packages"]).
 func (r SubmitRequest) runtimeEnv() map[string]any {
 	env := map[string]any{}
 	for k, v := range r.RuntimeEnv {
@@ -170,7 +179,17 @@ func (r SubmitRequest) runtimeEnv() map[string]any {
 		env["working_dir"] = r.WorkingDir
 	}
 	if len(r.PipPackages) > 0 {
-		env["pip"] = map[string]any{"packages": r.PipPackages, "pip_check": false}
+		if r.Installer == "uv" {
+			env["uv"] = map[string]any{"packages": r.PipPackages, "uv_check": false, "uv_pip_install_options": []string{"--no-cache"}}
+		} else {
+			env["pip"] = map[string]any{"packages": r.PipPackages, "pip_check": false}
+		}
+	}
+	if len(r.PyModules) > 0 {
+		env["py_modules"] = r.PyModules
+	}
+	if len(r.Config) > 0 {
+		env["config"] = r.Config
 	}
 	if len(r.EnvVars) > 0 {
 		env["env_vars"] = r.EnvVars

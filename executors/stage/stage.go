@@ -25,6 +25,7 @@ import (
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/digest"
+	"github.com/adopipe/adopipe/manifest"
 )
 
 // WorkingDirVar is expanded by Ray's pip plugin on the worker to the job's
@@ -79,6 +80,15 @@ type Spec struct {
 	// Address is the Ray dashboard address written into submit.sh
 	// (RAY_ADDRESS overrides it when the script runs).
 	Address string
+	// Installer is manifest.InstallerPip (default) or InstallerUV: the
+	// runtime_env field that lists the packages.
+	Installer string
+	// Layout is manifest.LayoutWheel (default) or LayoutModules: pure-Python
+	// wheels staged unpacked as py_modules entries (see modules.go).
+	Layout string
+	// Config is Ray's runtime_env config (setup_timeout_seconds,
+	// eager_install); nil leaves Ray's defaults.
+	Config map[string]any
 }
 
 // SizedFile is a staged file and its size, as rayjobs reports the files
@@ -99,12 +109,17 @@ type Result struct {
 }
 
 // RuntimeEnvSpec is the runtime environment, for a Jobs API client to send
-// as JSON (pip as {"packages": Pip}, env_vars as EnvVars) exactly as
-// ray_runtime_env.yaml says it.
+// as JSON exactly as ray_runtime_env.yaml says it.
 type RuntimeEnvSpec struct {
-	Pip      []string          `json:"pip,omitempty"`
-	EnvVars  map[string]string `json:"env_vars,omitempty"`
-	Excludes []string          `json:"excludes,omitempty"`
+	// Installer is "pip" or "uv": the field Packages go in.
+	Installer string   `json:"installer,omitempty"`
+	Packages  []string `json:"packages,omitempty"`
+	// PyModules are job-dir relative directories, each an unpacked wheel
+	// to upload as one py_modules package.
+	PyModules []string          `json:"py_modules,omitempty"`
+	Config    map[string]any    `json:"config,omitempty"`
+	EnvVars   map[string]string `json:"env_vars,omitempty"`
+	Excludes  []string          `json:"excludes,omitempty"`
 }
 
 // MergeEnv merges layers left to right (later layers win) into a new map.
@@ -125,8 +140,9 @@ func WheelRelPath(sha256Hex, fileName string) string {
 
 // prepared is a Spec with defaults filled and inputs checked.
 type prepared struct {
-	spec   Spec
-	wheels []Wheel // deduplicated, SHA256 and FileName set
+	spec    Spec
+	wheels  []Wheel        // installed by pip or uv: deduplicated, SHA256 and FileName set
+	modules []*moduleWheel // staged unpacked (layout modules)
 }
 
 func prepare(spec Spec) (*prepared, error) {
@@ -137,14 +153,14 @@ func prepare(spec Spec) (*prepared, error) {
 			w.FileName = filepath.Base(w.Path)
 		}
 		if _, err := wheelbuild.ParseWheelName(w.FileName); err != nil {
-			return nil, fmt.Errorf("stage: %w", err)
+			return nil, err
 		}
 		sum, err := digest.FileSHA256(w.Path)
 		if err != nil {
-			return nil, fmt.Errorf("stage: wheel %s: %w", w.FileName, err)
+			return nil, fmt.Errorf("wheel %s: %w", w.FileName, err)
 		}
 		if w.SHA256 != "" && !strings.EqualFold(w.SHA256, sum) {
-			return nil, fmt.Errorf("stage: wheel %s has sha256 %s, expected %s", w.Path, sum[:12], strings.ToLower(w.SHA256)[:min(12, len(w.SHA256))])
+			return nil, fmt.Errorf("wheel %s has sha256 %s, expected %s", w.Path, sum[:12], strings.ToLower(w.SHA256)[:min(12, len(w.SHA256))])
 		}
 		w.SHA256 = sum
 		key := WheelRelPath(sum, w.FileName)
@@ -157,8 +173,13 @@ func prepare(spec Spec) (*prepared, error) {
 	if spec.AdoVersion != "" {
 		for _, w := range p.wheels {
 			if wn, _ := wheelbuild.ParseWheelName(w.FileName); wheelbuild.NormalizeName(wn.Distribution) == "ado-core" {
-				return nil, fmt.Errorf("stage: both an ado-core wheel (%s) and ado version %q given; pick one", w.FileName, spec.AdoVersion)
+				return nil, fmt.Errorf("both an ado-core wheel (%s) and ado version %q given; pick one", w.FileName, spec.AdoVersion)
 			}
+		}
+	}
+	if spec.Layout == manifest.LayoutModules {
+		if err := p.splitModules(); err != nil {
+			return nil, err
 		}
 	}
 	if p.spec.Context != "" && p.spec.ContextName == "" {
@@ -174,24 +195,77 @@ func prepare(spec Spec) (*prepared, error) {
 	p.spec.Entrypoint = args
 	for k := range spec.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, fmt.Errorf("stage: invalid environment variable name %q", k)
+			return nil, fmt.Errorf("invalid environment variable name %q", k)
 		}
 	}
 	return p, nil
 }
 
-func (p *prepared) runtimeEnv() RuntimeEnvSpec {
-	var rt RuntimeEnvSpec
+// splitModules moves the wheels that can be staged unpacked from p.wheels
+// to p.modules.
+func (p *prepared) splitModules() error {
+	var keep []Wheel
 	for _, w := range p.wheels {
-		rt.Pip = append(rt.Pip, WorkingDirVar+"/"+WheelRelPath(w.SHA256, w.FileName))
+		m, _, err := openModuleWheel(w)
+		if err != nil {
+			return fmt.Errorf("stage: %w", err)
+		}
+		if m == nil {
+			keep = append(keep, w) // installed as a wheel (see openModuleWheel)
+			continue
+		}
+		p.modules = append(p.modules, m)
 	}
-	rt.Pip = append(rt.Pip, p.spec.Pip...)
+	p.wheels = keep
+	return nil
+}
+
+// moduleRequirements are the unpacked wheels' requirements, in order,
+// without duplicates and without those naming a wheel of this job (it is
+// on the path or installed from the job directory already).
+func (p *prepared) moduleRequirements() []string {
+	ours := map[string]bool{}
+	for _, m := range p.modules {
+		ours[m.project] = true
+	}
+	for _, w := range p.wheels {
+		if wn, err := wheelbuild.ParseWheelName(w.FileName); err == nil {
+			ours[wheelbuild.NormalizeName(wn.Distribution)] = true
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range p.modules {
+		for _, r := range m.requires {
+			if ours[requirementName(r)] || seen[r] {
+				continue
+			}
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *prepared) runtimeEnv() RuntimeEnvSpec {
+	rt := RuntimeEnvSpec{Installer: p.spec.Installer, Config: p.spec.Config}
+	if rt.Installer == "" {
+		rt.Installer = manifest.InstallerPip
+	}
+	for _, w := range p.wheels {
+		rt.Packages = append(rt.Packages, WorkingDirVar+"/"+WheelRelPath(w.SHA256, w.FileName))
+	}
+	rt.Packages = append(rt.Packages, p.moduleRequirements()...)
+	rt.Packages = append(rt.Packages, p.spec.Pip...)
 	if v := p.spec.AdoVersion; v != "" {
 		if strings.ContainsAny(v[:1], "=<>!~") {
-			rt.Pip = append(rt.Pip, "ado-core"+v)
+			rt.Packages = append(rt.Packages, "ado-core"+v)
 		} else {
-			rt.Pip = append(rt.Pip, "ado-core=="+v)
+			rt.Packages = append(rt.Packages, "ado-core=="+v)
 		}
+	}
+	for _, m := range p.modules {
+		rt.PyModules = append(rt.PyModules, m.dir)
 	}
 	if len(p.spec.Env) > 0 {
 		rt.EnvVars = MergeEnv(p.spec.Env)
@@ -207,7 +281,7 @@ func EntrypointArgs(spec Spec) ([]string, error) {
 		return append([]string(nil), spec.Entrypoint...), nil
 	}
 	if spec.Context == "" || spec.Operation == "" {
-		return nil, errors.New("stage: the default entrypoint (ado create operation) needs both a context and an operation file")
+		return nil, errors.New("the default entrypoint (ado create operation) needs both a context and an operation file")
 	}
 	c, o := spec.ContextName, spec.OperationName
 	if c == "" {
@@ -230,6 +304,14 @@ func EntrypointString(args []string) string { return ShlexJoin(args) }
 // existing dir is replaced only when it is empty or was staged before (it
 // holds ray_runtime_env.yaml).
 func Stage(dir string, spec Spec) (Result, error) {
+	res, err := stageDir(dir, spec)
+	if err != nil {
+		return Result{}, fmt.Errorf("stage: %w", err)
+	}
+	return res, nil
+}
+
+func stageDir(dir string, spec Spec) (Result, error) {
 	p, err := prepare(spec)
 	if err != nil {
 		return Result{}, err
@@ -248,22 +330,22 @@ func Stage(dir string, spec Spec) (Result, error) {
 
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".staging-")
 	if err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
 	// Private: the context YAML may hold a database password.
 	if err := os.Chmod(tmp, 0o700); err != nil {
-		return Result{}, fmt.Errorf("stage: %w", err)
+		return Result{}, err
 	}
 
 	rt := p.runtimeEnv()
 	entry := EntrypointString(p.spec.Entrypoint)
 	plan = append(plan,
-		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt)), mode: 0o600},
+		op{dst: RuntimeEnvFile, data: []byte(RuntimeEnvYAML(rt, p.pyModuleEntries())), mode: 0o600},
 		op{dst: SubmitScript, data: []byte(SubmitScriptText(p.spec.Address, p.spec.Entrypoint)), mode: 0o700},
 	)
 	var files []SizedFile
@@ -271,7 +353,7 @@ func Stage(dir string, spec Spec) (Result, error) {
 	for _, o := range plan {
 		n, err := o.do(tmp)
 		if err != nil {
-			return Result{}, fmt.Errorf("stage: %s: %w", o.dst, err)
+			return Result{}, fmt.Errorf("%s: %w", o.dst, err)
 		}
 		files = append(files, SizedFile{Path: o.dst, Size: n})
 		total += n
@@ -294,6 +376,15 @@ func Stage(dir string, spec Spec) (Result, error) {
 		Dir: dir, Files: files, TotalBytes: total, Largest: largest, Warnings: warnings,
 		RuntimeEnv: rt, Entrypoint: entry,
 	}, nil
+}
+
+// pyModuleEntries are ray_runtime_env.yaml's py_modules entries.
+func (p *prepared) pyModuleEntries() []string {
+	var out []string
+	for _, m := range p.modules {
+		out = append(out, m.pyModuleEntries()...)
+	}
+	return out
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -363,12 +454,12 @@ func (p *prepared) plan() ([]op, []string, error) {
 	taken := map[string]string{} // dst -> what
 	reserve := func(dst, what string) error {
 		if prev, ok := taken[dst]; ok {
-			return fmt.Errorf("stage: %s and %s both want %s in the job directory", prev, what, dst)
+			return fmt.Errorf("%s and %s both want %s in the job directory", prev, what, dst)
 		}
 		// A file may not sit where a directory is needed or vice versa.
 		for other, prev := range taken {
 			if strings.HasPrefix(dst, other+"/") || strings.HasPrefix(other, dst+"/") {
-				return fmt.Errorf("stage: %s (%s) and %s (%s) overlap in the job directory", prev, other, what, dst)
+				return fmt.Errorf("%s (%s) and %s (%s) overlap in the job directory", prev, other, what, dst)
 			}
 		}
 		taken[dst] = what
@@ -376,6 +467,20 @@ func (p *prepared) plan() ([]op, []string, error) {
 	}
 	for _, g := range []string{RuntimeEnvFile, SubmitScript} {
 		taken[g] = "the generated " + g
+	}
+	if len(p.modules) > 0 {
+		if err := reserve(RayIgnoreFile, "the generated "+RayIgnoreFile); err != nil {
+			return nil, nil, err
+		}
+		ops = append(ops, op{dst: RayIgnoreFile, data: []byte("# Generated by adopipe: the unpacked wheels travel as py_modules packages.\n/" + ModulesDir + "/\n"), mode: 0o600})
+	}
+	for _, m := range p.modules {
+		for _, o := range m.files {
+			if err := reserve(o.dst, "wheel "+m.wheel.FileName); err != nil {
+				return nil, nil, err
+			}
+			ops = append(ops, o)
+		}
 	}
 	for _, w := range p.wheels {
 		dst := WheelRelPath(w.SHA256, w.FileName)
@@ -393,14 +498,14 @@ func (p *prepared) plan() ([]op, []string, error) {
 		}
 		dst, err := cleanDst(y.name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: %s name: %w", y.what, err)
+			return nil, nil, fmt.Errorf("%s name: %w", y.what, err)
 		}
 		st, err := os.Stat(y.src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: %s file: %w", y.what, err)
+			return nil, nil, fmt.Errorf("%s file: %w", y.what, err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, nil, fmt.Errorf("stage: %s file %s is not a regular file", y.what, y.src)
+			return nil, nil, fmt.Errorf("%s file %s is not a regular file", y.what, y.src)
 		}
 		if err := reserve(dst, y.what+" file"); err != nil {
 			return nil, nil, err
@@ -414,10 +519,12 @@ func (p *prepared) plan() ([]op, []string, error) {
 		}
 		dst, err := cleanDst(d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("stage: file %s: %w", f.Src, err)
+			return nil, nil, fmt.Errorf("file %s: %w", f.Src, err)
 		}
-		if dst == WheelsDir || strings.HasPrefix(dst, WheelsDir+"/") {
-			return nil, nil, fmt.Errorf("stage: file %s: %s/ is reserved for wheels", f.Src, WheelsDir)
+		for _, r := range []string{WheelsDir, ModulesDir} {
+			if dst == r || strings.HasPrefix(dst, r+"/") {
+				return nil, nil, fmt.Errorf("file %s: %s/ is reserved for staged packages", f.Src, r)
+			}
 		}
 		fops, err := treeOps(f.Src, dst)
 		if err != nil {
@@ -460,14 +567,14 @@ func cleanDst(d string) (string, error) {
 func treeOps(src, dst string) ([]op, error) {
 	st, err := os.Stat(src)
 	if err != nil {
-		return nil, fmt.Errorf("stage: file: %w", err)
+		return nil, fmt.Errorf("file: %w", err)
 	}
 	if !st.IsDir() {
 		if filepath.Base(src) == ".git" {
-			return nil, fmt.Errorf("stage: refusing to stage %s (a .git file)", src)
+			return nil, fmt.Errorf("refusing to stage %s (a .git file)", src)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("stage: %s is not a regular file or directory", src)
+			return nil, fmt.Errorf("%s is not a regular file or directory", src)
 		}
 		return []op{{dst: dst, src: src, mode: private(st.Mode())}}, nil
 	}
@@ -480,7 +587,7 @@ func treeOps(src, dst string) ([]op, error) {
 		target := path.Join(dst, filepath.ToSlash(rel))
 		if d.IsDir() {
 			if why := forbiddenDir(p); why != "" {
-				return fmt.Errorf("stage: refusing to stage %s: %s", p, why)
+				return fmt.Errorf("refusing to stage %s: %s", p, why)
 			}
 			if d.Name() == "__pycache__" {
 				return filepath.SkipDir
@@ -492,10 +599,10 @@ func treeOps(src, dst string) ([]op, error) {
 			return err
 		}
 		if info.IsDir() {
-			return fmt.Errorf("stage: %s is a symlink to a directory; stage the directory itself", p)
+			return fmt.Errorf("%s is a symlink to a directory; stage the directory itself", p)
 		}
 		if !info.Mode().IsRegular() {
-			return fmt.Errorf("stage: %s is not a regular file", p)
+			return fmt.Errorf("%s is not a regular file", p)
 		}
 		ops = append(ops, op{dst: target, src: p, mode: private(info.Mode())})
 		return nil
@@ -534,19 +641,19 @@ func checkReplaceable(dir string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("stage: %s exists and is not a directory", dir)
+		return fmt.Errorf("%s exists and is not a directory", dir)
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if len(ents) == 0 || fileExistsAt(filepath.Join(dir, RuntimeEnvFile)) {
 		return nil
 	}
-	return fmt.Errorf("stage: refusing to replace %s: it is not empty and was not staged by adopipe (no %s)", dir, RuntimeEnvFile)
+	return fmt.Errorf("refusing to replace %s: it is not empty and was not staged by adopipe (no %s)", dir, RuntimeEnvFile)
 }
 
 // swapInto renames the staged tmp dir to dir, moving a previous dir aside
@@ -556,14 +663,14 @@ func swapInto(tmp, dir string) error {
 	if _, err := os.Lstat(dir); err == nil {
 		old = filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old-"+randHex())
 		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("stage: move previous %s aside: %w", dir, err)
+			return fmt.Errorf("move previous %s aside: %w", dir, err)
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
 			_ = os.Rename(old, dir) // put the previous one back
 		}
-		return fmt.Errorf("stage: %w", err)
+		return err
 	}
 	if old != "" {
 		_ = os.RemoveAll(old)

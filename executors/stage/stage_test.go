@@ -131,7 +131,7 @@ func TestStageRecipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(rtAPI.Pip, wantPip) || !reflect.DeepEqual(rtAPI.EnvVars, wantEnv) || !reflect.DeepEqual(res.RuntimeEnv, rtAPI) {
+	if !reflect.DeepEqual(rtAPI.Packages, wantPip) || !reflect.DeepEqual(rtAPI.EnvVars, wantEnv) || !reflect.DeepEqual(res.RuntimeEnv, rtAPI) {
 		t.Errorf("RuntimeEnv = %#v, Result.RuntimeEnv = %#v", rtAPI, res.RuntimeEnv)
 	}
 	if js, _ := json.Marshal(rtAPI); !strings.Contains(string(js), `"${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/wheels/`) {
@@ -217,7 +217,7 @@ func TestStageQuoting(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(rt), &struct {
 		Pip     *[]string          `yaml:"pip"`
 		EnvVars *map[string]string `yaml:"env_vars"`
-	}{&parsed.Pip, &parsed.EnvVars}); err != nil {
+	}{&parsed.Packages, &parsed.EnvVars}); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(parsed.EnvVars, spec.Env) {
@@ -225,16 +225,16 @@ func TestStageQuoting(t *testing.T) {
 	}
 	wantPip := append([]string{"${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/wheels/" + sha("plugin wheel bytes")[:12] + "/" + filepath.Base(f.plugin.Path)}, spec.Pip...)
 	wantPip = append(wantPip, "ado-core==1.2.0")
-	if !reflect.DeepEqual(parsed.Pip, wantPip) || !reflect.DeepEqual(res.RuntimeEnv.Pip, wantPip) {
-		t.Errorf("pip round trip = %#v", parsed.Pip)
+	if !reflect.DeepEqual(parsed.Packages, wantPip) || !reflect.DeepEqual(res.RuntimeEnv.Packages, wantPip) {
+		t.Errorf("pip round trip = %#v", parsed.Packages)
 	}
 }
 
 func TestAdoVersionForms(t *testing.T) {
 	for v, want := range map[string]string{"1.2.0": "ado-core==1.2.0", ">=1.2,<2": "ado-core>=1.2,<2", "~=1.2": "ado-core~=1.2"} {
 		rt, err := RuntimeEnv(Spec{AdoVersion: v, Entrypoint: []string{"true"}})
-		if err != nil || len(rt.Pip) != 1 || rt.Pip[0] != want {
-			t.Errorf("AdoVersion %q: %v %v", v, rt.Pip, err)
+		if err != nil || len(rt.Packages) != 1 || rt.Packages[0] != want {
+			t.Errorf("AdoVersion %q: %v %v", v, rt.Packages, err)
 		}
 	}
 	f := newFixture(t)
@@ -503,8 +503,8 @@ func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
 
 // excludes reach ray_runtime_env.yaml, which `ray job submit` applies.
 func TestRuntimeEnvYAMLExcludes(t *testing.T) {
-	got := RuntimeEnvYAML(RuntimeEnvSpec{Pip: []string{"x==1"}, Excludes: []string{"*.ckpt", "data/tmp/"}})
-	if !strings.Contains(got, "pip:\n  - x==1\nexcludes:\n  - \"*.ckpt\"\n  - \"data/tmp/\"\n") {
+	got := RuntimeEnvYAML(RuntimeEnvSpec{Packages: []string{"x==1"}, Excludes: []string{"*.ckpt", "data/tmp/"}}, nil)
+	if !strings.Contains(got, "pip:\n  - x==1\nexcludes:\n  - \"*.ckpt\"\n  - data/tmp/\n") {
 		t.Errorf("ray_runtime_env.yaml =\n%s", got)
 	}
 }

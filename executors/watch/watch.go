@@ -165,12 +165,15 @@ func (w *Watcher) addTree(t Tree) {
 	w.trees[abs] = ts
 	w.mu.Unlock()
 	w.watchDir(abs)
-	_ = gitignore.Walk(abs, ts.matcher, func(rel string, d fs.DirEntry) error {
+	err = gitignore.Walk(abs, ts.matcher, func(rel string, d fs.DirEntry) error {
 		if d.IsDir() {
 			w.watchDir(filepath.Join(abs, filepath.FromSlash(rel)))
 		}
 		return nil
 	})
+	if err != nil {
+		w.note("cannot watch all of %s: %v", abs, err)
+	}
 }
 
 // addFile watches a single file through its directory, since editors
@@ -319,7 +322,7 @@ func (w *Watcher) addNewDir(dir string) {
 	}
 	w.watchDir(dir)
 	sub := gitignore.New(gitignore.Options{Exclude: ts.tree.Exclude, Always: fingerprint.DefaultIgnores})
-	_ = gitignore.Walk(ts.tree.Dir, sub, func(r string, d fs.DirEntry) error {
+	err := gitignore.Walk(ts.tree.Dir, sub, func(r string, d fs.DirEntry) error {
 		if d.IsDir() && (r == rel || strings.HasPrefix(r, rel+"/")) {
 			w.watchDir(filepath.Join(ts.tree.Dir, filepath.FromSlash(r)))
 		} else if d.IsDir() && !strings.HasPrefix(rel, r+"/") {
@@ -327,6 +330,11 @@ func (w *Watcher) addNewDir(dir string) {
 		}
 		return nil
 	})
+	// A directory gone again before it was walked (a build's scratch
+	// directory) is no problem; anything else is worth a note.
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.note("cannot watch all of %s: %v", dir, err)
+	}
 }
 
 // send delivers a batch, merging it into one still undelivered so a slow

@@ -9,6 +9,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/progress"
 )
 
 // followPoll is how often a followed job's status is polled once its log
@@ -66,7 +67,7 @@ func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipel
 		return end
 	}
 	end.Status = info.Status
-	s.emit(pipeline.Event{Type: pipeline.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: pipeline.FirstLine(info.Message)})
+	s.emit(progress.Event{Type: progress.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: progress.FirstLine(info.Message)})
 	return end
 }
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -26,7 +26,7 @@ const onChangePoll = time.Second
 // previous job is still running, policy decides. restart stops it and
 // waits for it to end, queue waits for it to end, parallel leaves it
 // (ignore never gets here: see dropIgnored).
-func applyOnChange(ctx context.Context, policy string, job planner.JobStep, c jobControl, report func(pipeline.Event)) error {
+func applyOnChange(ctx context.Context, policy string, job planner.JobStep, c jobControl, report progress.Func) error {
 	prev := job.PreviousJobID
 	if prev == "" {
 		return nil
@@ -36,7 +36,7 @@ func applyOnChange(ctx context.Context, policy string, job planner.JobStep, c jo
 		return nil // gone or finished: nothing to decide
 	}
 	say := func(format string) {
-		report(pipeline.Event{Type: pipeline.EventOnChange, Name: job.Operation, JobID: prev,
+		report.Emit(progress.Event{Type: progress.EventOnChange, Name: job.Operation, JobID: prev,
 			Message: fmt.Sprintf(format+" (on_change = %q)", prev, policy)})
 	}
 	switch policy {
@@ -59,12 +59,12 @@ func applyOnChange(ctx context.Context, policy string, job planner.JobStep, c jo
 // dropIgnored removes from a plan made for a change the jobs of
 // operations whose on_change is "ignore": watch never resubmits them. Their
 // wheels stay in the plan, so they are still built.
-func dropIgnored(cfg *manifest.Config, plan *planner.Plan, report func(pipeline.Event)) *planner.Plan {
+func dropIgnored(cfg *manifest.Config, plan *planner.Plan, report progress.Func) *planner.Plan {
 	out := *plan
 	out.Jobs = nil
 	for _, j := range plan.Jobs {
 		if op := cfg.Operations[j.Operation]; op != nil && op.OnChange == manifest.OnChangeIgnore && j.Action == planner.ActionSubmit {
-			report(pipeline.Event{Type: pipeline.EventOnChange, Name: j.Operation,
+			report.Emit(progress.Event{Type: progress.EventOnChange, Name: j.Operation,
 				Message: fmt.Sprintf("not resubmitted (on_change = %q): %s", manifest.OnChangeIgnore, j.Reason)})
 			continue
 		}

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -24,41 +25,31 @@ func (s *Session) SavePlan(path string, plan *planner.Plan, adopipeVersion strin
 	}, s.Config.SensitiveValues())
 }
 
-// SavedPlan is a plan read back from a file SavePlan wrote.
-type SavedPlan struct {
-	Path string
-	// Operations are the ones the plan selected.
-	Operations []string
-	// Replace are the operations it submits again with unchanged inputs.
-	Replace []string
-	file    *state.PlanFile
-}
-
-// ReadSavedPlan reads a plan file.
-func ReadSavedPlan(path string) (*SavedPlan, error) {
+// PlanSaved plans again the operations of the plan saved at path, with
+// the replacements it made (o's own are ignored), and refuses it once the
+// state or any input changed since it was saved.
+func (s *Session) PlanSaved(ctx context.Context, pl *planner.Planner, path string, o PlanOptions) (*planner.Plan, error) {
 	pf, err := state.ReadPlanFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var p planner.Plan
-	if err := json.Unmarshal(pf.Plan, &p); err != nil {
+	var saved planner.Plan
+	if err := json.Unmarshal(pf.Plan, &saved); err != nil {
 		return nil, fmt.Errorf("%s: saved plan: %w", path, err)
 	}
-	sp := &SavedPlan{Path: path, file: pf}
-	for _, j := range p.Jobs {
-		sp.Operations = append(sp.Operations, j.Operation)
+	o.Operations, o.Replace = nil, nil
+	for _, j := range saved.Jobs {
+		o.Operations = append(o.Operations, j.Operation)
 		if j.Replace {
-			sp.Replace = append(sp.Replace, j.Operation)
+			o.Replace = append(o.Replace, j.Operation)
 		}
 	}
-	return sp, nil
-}
-
-// CheckFresh refuses a saved plan once the state or any input changed
-// since it was made; plan is the same operations planned now.
-func (s *Session) CheckFresh(saved *SavedPlan, plan *planner.Plan) error {
-	if err := state.CheckFresh(saved.file, s.State.Serial, s.State.Lineage, plan.InputsDigest); err != nil {
-		return fmt.Errorf("%s: %w", saved.Path, err)
+	plan, err := s.Plan(ctx, pl, o)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if err := state.CheckFresh(pf, s.State.Serial, s.State.Lineage, plan.InputsDigest); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return plan, nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -99,7 +99,7 @@ func TestPlanWithAnUnreachableCluster(t *testing.T) {
 	if j := p.plan(PlanOptions{}); j.Action != planner.ActionSubmitted {
 		t.Fatalf("plan = %+v", j)
 	}
-	if !p.saw(pipeline.EventWarning, "could not reach cluster dev (planning its jobs from the recorded state, without checking their Ray version): cluster dev: cannot reach the Ray dashboard") {
+	if !p.saw(progress.EventWarning, "could not reach cluster dev (planning its jobs from the recorded state, without checking their Ray version): cluster dev: cannot reach the Ray dashboard") {
 		t.Errorf("no warning; events: %+v", p.seen)
 	}
 }

@@ -33,24 +33,17 @@ type Session struct {
 // Open locks the state (unless the policy is off) and loads it, for a
 // command that writes it. Close releases the lock.
 func (p *Project) Open(ctx context.Context) (*Session, error) {
-	s := &Session{Project: p, unlock: func() error { return nil }}
 	if err := p.secureDir(); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", p.Dir, err)
 	}
-	if p.opts.Lock {
-		unlock, err := state.Lock(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
-		if err != nil {
-			return nil, err
-		}
-		s.unlock, s.held = unlock, true
+	if !p.opts.Lock {
+		return p.Read()
 	}
-	st, err := state.Load(p.StatePath)
+	st, unlock, err := state.LoadLocked(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
 	if err != nil {
-		_ = s.unlock()
 		return nil, err
 	}
-	s.State = st
-	return s, nil
+	return &Session{Project: p, State: st, held: true, unlock: unlock}, nil
 }
 
 // Read loads the state without taking the lock, for a command that only

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -38,7 +40,8 @@ type WatchEvent struct {
 	Kind WatchKind
 	// Trees and Files count what is watched (WatchStarted).
 	Trees, Files int
-	// Changed lists the paths that started the cycle (nil for the first).
+	// Changed lists the paths that started the cycle (nil for the first),
+	// relative to the manifest's directory.
 	Changed []string
 	Plan    *planner.Plan     // WatchPlanned
 	Outcome *pipeline.Outcome // WatchApplied
@@ -149,7 +152,7 @@ func (p *Project) Watch(ctx context.Context, o WatchOptions) error {
 				trees, files = w.inputs()
 				fsw.Reset(trees, files)
 			}
-			start(changed)
+			start(changedPaths(p.Config.Dir, changed))
 			changed = nil
 		}
 	}
@@ -175,12 +178,16 @@ func (w *watcher) inputs() ([]watch.Tree, []string) {
 // (changed nil) is a plain apply; later ones apply each operation's
 // on_change.
 func (w *watcher) cycle(ctx context.Context, changed []string) {
+	// Open under mu: a status this watch's followers record between
+	// cycles takes the state lock for a moment (flushLocked, under mu),
+	// and the cycle must not find its own watch holding it.
+	w.mu.Lock()
 	s, err := w.p.Open(ctx)
 	if err != nil {
+		w.mu.Unlock()
 		w.report(WatchEvent{Kind: WatchFailed, Err: err})
 		return
 	}
-	w.mu.Lock()
 	w.cycling = true
 	w.mu.Unlock()
 	defer w.endCycle(ctx, s)
@@ -289,4 +296,27 @@ func (w *watcher) stopTracks() {
 	for _, cancel := range w.tracks {
 		cancel()
 	}
+}
+
+// changedPaths names what changed relative to dir. Editors and sed write
+// short-lived temporary files beside the real one, so it keeps only the
+// paths that still exist, unless none does (a deletion).
+func changedPaths(dir string, paths []string) []string {
+	var existing []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			existing = append(existing, p)
+		}
+	}
+	if len(existing) > 0 {
+		paths = existing
+	}
+	rels := make([]string, len(paths))
+	for i, p := range paths {
+		rels[i] = p
+		if r, err := filepath.Rel(dir, p); err == nil {
+			rels[i] = r
+		}
+	}
+	return rels
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -37,7 +38,7 @@ type Options struct {
 	// the full command line, which may carry secrets.
 	Command string
 	// Events receives progress and warnings; nil drops them.
-	Events func(pipeline.Event)
+	Events progress.Func
 }
 
 // Project is one manifest's workspace.
@@ -113,14 +114,12 @@ func (p *Project) Connector(start bool) *pipeline.Connector {
 	return cn
 }
 
-func (p *Project) emit(e pipeline.Event) {
-	if p.opts.Events != nil {
-		p.opts.Events(e)
-	}
+func (p *Project) emit(e progress.Event) {
+	p.opts.Events.Emit(e)
 }
 
 func (p *Project) warn(format string, args ...any) {
-	p.emit(pipeline.Warning(format, args...))
+	p.emit(progress.Warning(format, args...))
 }
 
 // findRay locates the ray executable for local clusters: $ADOPIPE_RAY, ray

@@ -12,6 +12,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/internal/fakeray"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 )
@@ -26,7 +27,7 @@ type project struct {
 	dir  string
 	fake *fakeray.Server
 	mu   sync.Mutex
-	seen []pipeline.Event
+	seen []progress.Event
 }
 
 func newProject(t *testing.T, onChange string) *project {
@@ -70,7 +71,7 @@ func (p *project) open(lock bool) *Project {
 	return New(p.config(), Options{Lock: lock, Command: "test", Events: p.event})
 }
 
-func (p *project) event(e pipeline.Event) {
+func (p *project) event(e progress.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.seen = append(p.seen, e)
@@ -312,7 +313,7 @@ func TestWatchOnChange(t *testing.T) {
 			}
 		}},
 		{manifest.OnChangeQueue, func(t *testing.T, p *project, w *watching, first string) {
-			waitFor(t, "watch to wait", func() bool { return p.saw(pipeline.EventOnChange, "waiting for "+first+" to end") })
+			waitFor(t, "watch to wait", func() bool { return p.saw(progress.EventOnChange, "waiting for "+first+" to end") })
 			if n := p.submitted(); n != 1 {
 				t.Fatalf("submitted %d jobs while the first still runs", n)
 			}
@@ -333,7 +334,7 @@ func TestWatchOnChange(t *testing.T) {
 			if _, e := w.count(WatchPlanned); len(e.Plan.Jobs) != 0 || p.submitted() != 1 {
 				t.Errorf("ignore resubmitted: plan %+v, %d submitted", e.Plan.Jobs, p.submitted())
 			}
-			if !p.saw(pipeline.EventOnChange, `not resubmitted (on_change = "ignore")`) {
+			if !p.saw(progress.EventOnChange, `not resubmitted (on_change = "ignore")`) {
 				t.Error("watch did not say why it left the operation alone")
 			}
 		}},

@@ -26,6 +26,7 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/localcluster"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/testgate"
 )
 
@@ -176,6 +177,22 @@ func Head(t testing.TB) string {
 	return started.Address
 }
 
+// HeadTempDir returns the Ray temp dir of the head Head returns (its
+// session_latest holds logs and runtime_resources): the one Head started,
+// or ADOPIPE_TEST_RAY_TEMP_DIR when ADOPIPE_TEST_RAY_ADDRESS names the
+// head ("" when that is unset).
+func HeadTempDir() string {
+	if os.Getenv(EnvAddress) != "" {
+		return os.Getenv(EnvTempDir)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if started == nil {
+		return ""
+	}
+	return started.TempDir
+}
+
 // HeadVersion returns the Ray version of the head started by Head, or ""
 // when the head came from ADOPIPE_TEST_RAY_ADDRESS.
 func HeadVersion() string {
@@ -209,7 +226,7 @@ func HeadOptions(rayBin, stateDir string, log io.Writer) localcluster.Options {
 		RayBin:            rayBin,
 		StateDir:          stateDir,
 		ObjectStoreMemory: 256 << 20, // tests move little data; keep /dev/shm free
-		Log:               log,
+		Progress:          func(e progress.Event) { fmt.Fprintln(log, e.Message) },
 		DieWithParent:     true, // a killed test binary must not leave a head behind
 	}
 }

@@ -81,6 +81,9 @@ WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id'
 		if _, err := fmt.Sscanf(entity, "x0.%d-x1.%d", &r.x0, &r.x1); err != nil {
 			return nil, fmt.Errorf("results: entity %q: %v", entity, err)
 		}
+		if value == "NULL" {
+			return nil, fmt.Errorf("results: %s has no value: the experiment failed (see the job's log)", entity)
+		}
 		y, err := strconv.ParseFloat(value, 64)
 		if err != nil {
 			return nil, fmt.Errorf("results: %s: value %q: %v", entity, value, err)

@@ -1,4 +1,7 @@
-package pipeline
+// Package progress is the one shape progress takes on its way to the
+// terminal: executors report Events to a Func, cmd/adopipe renders them
+// (as lines, or as JSON with apply --json).
+package progress
 
 import (
 	"fmt"
@@ -6,10 +9,22 @@ import (
 	"time"
 )
 
-// Event is one step of an apply, for the terminal view and --json.
+// Func receives progress; it may be called from several goroutines.
+type Func func(Event)
+
+// Emit reports e to f, when there is an f.
+func (f Func) Emit(e Event) {
+	if f != nil {
+		f(e)
+	}
+}
+
+// Event is one step of a run (an apply, a cluster coming up, a watch
+// cycle), for the terminal view and --json.
 type Event struct {
 	Type string `json:"type"`
-	// Name is the wheel (for build events) or the operation (for jobs).
+	// Name is the wheel (for build events), the operation (for jobs) or
+	// the cluster (EventCluster).
 	Name    string        `json:"name,omitempty"`
 	Message string        `json:"message,omitempty"`
 	JobID   string        `json:"job_id,omitempty"`
