@@ -22,7 +22,10 @@ type Cluster struct {
 	// SharedDisk is the user's statement that the cluster's nodes see
 	// this machine's files at the same paths (an NFS home, a head on this
 	// laptop that adopipe did not start).
-	SharedDisk  bool
+	SharedDisk bool
+	// PinRay pins ray==<the cluster's Ray version> into the requirements
+	// of the jobs submitted to it (operations may say otherwise).
+	PinRay      bool
 	Timeout     time.Duration
 	PortForward *PortForward
 	Local       *LocalCluster
@@ -68,6 +71,7 @@ var clusterSchema = &hcl.BodySchema{
 		{Name: "ca_file"},
 		{Name: "insecure_skip_tls_verify"},
 		{Name: "shared_disk"},
+		{Name: "pin_ray"},
 		{Name: "timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "port_forward"}, {Type: "local"}},
@@ -135,6 +139,9 @@ func decodeCluster(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Cluster
 	}
 	if attr, ok := content.Attributes["timeout"]; ok {
 		diags = append(diags, decodeDuration(attr, ctx, &c.Timeout)...)
+	}
+	if attr, ok := content.Attributes["pin_ray"]; ok {
+		diags = append(diags, decodeBool(attr, ctx, &c.PinRay)...)
 	}
 	var sharedAttr *hcl.Attribute
 	if attr, ok := content.Attributes["shared_disk"]; ok {

@@ -194,3 +194,29 @@ operation "op" {
 		t.Fatal(diags)
 	}
 }
+
+// pin_ray on a cluster applies to its operations unless one says otherwise.
+func TestPinRayDefaultsToTheCluster(t *testing.T) {
+	dir := validTree(t, `cluster "r" {
+  address = "https://ray.example.com"
+  pin_ray = true
+}
+operation "pinned" {
+  cluster   = cluster.r
+  context   = "ctx/context.yaml"
+  operation = "operation.yaml"
+}
+operation "free" {
+  cluster   = cluster.r
+  context   = "ctx/context.yaml"
+  operation = "operation.yaml"
+  pin_ray   = false
+}`)
+	cfg, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if !cfg.Clusters["r"].PinRay || !cfg.Operations["pinned"].PinRay || cfg.Operations["free"].PinRay {
+		t.Errorf("pin_ray: cluster %v, pinned %v, free %v", cfg.Clusters["r"].PinRay, cfg.Operations["pinned"].PinRay, cfg.Operations["free"].PinRay)
+	}
+}

@@ -21,6 +21,9 @@ type Operation struct {
 	Plugins     []*Plugin
 	Pip         []string
 	Files       []StagedFile
+	// Excludes are Ray's runtime_env excludes for the job's working
+	// directory: gitignore-style patterns of staged files not uploaded.
+	Excludes []string
 	// Env is only the operation's own env; see Config.JobEnv for the merge.
 	Env Env
 	// Args replaces the default entrypoint when set.
@@ -30,6 +33,9 @@ type Operation struct {
 	// runtime_env block over the manifest's, over Ray's defaults.
 	RuntimeEnv RuntimeEnv
 	OnChange   string
+	// PinRay pins ray==<the cluster's Ray version> into the job's
+	// requirements: the operation's pin_ray, else its cluster's.
+	PinRay bool
 	// AllowRemoteSQLite is the user's explicit acceptance that a SQLite
 	// metastore on a remote cluster is lost with the job's working dir.
 	AllowRemoteSQLite bool
@@ -90,10 +96,12 @@ var operationSchema = &hcl.BodySchema{
 		{Name: "plugins"},
 		{Name: "pip"},
 		{Name: "files"},
+		{Name: "excludes"},
 		{Name: "env"},
 		{Name: "args"},
 		{Name: "on_change"},
 		{Name: "allow_remote_sqlite"},
+		{Name: "pin_ray"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "resources"}, {Type: "runtime_env"}},
 }
@@ -120,6 +128,12 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 		name, d := decodeReference(attr, "cluster", cfg.ClusterNames())
 		diags = append(diags, d...)
 		op.Cluster = cfg.Clusters[name]
+		if op.Cluster != nil {
+			op.PinRay = op.Cluster.PinRay
+		}
+	}
+	if attr, ok := content.Attributes["pin_ray"]; ok {
+		diags = append(diags, decodeBool(attr, ctx, &op.PinRay)...)
 	}
 	if attr, ok := content.Attributes["plugins"]; ok {
 		names, d := decodeReferenceList(attr, "plugin", cfg.PluginNames())
@@ -142,6 +156,9 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 		files, d := decodeFiles(attr, ctx, cfg.Dir)
 		diags = append(diags, d...)
 		op.Files = files
+	}
+	if attr, ok := content.Attributes["excludes"]; ok {
+		diags = append(diags, decodeStringList(attr, ctx, &op.Excludes)...)
 	}
 	if attr, ok := content.Attributes["pip"]; ok {
 		diags = append(diags, decodeStringList(attr, ctx, &op.Pip)...)

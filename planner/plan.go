@@ -71,8 +71,16 @@ type JobStep struct {
 	Reason       string `json:"reason"`
 	// PreviousJobID is the job submitted for earlier inputs, if any.
 	PreviousJobID string `json:"previous_job_id,omitempty"`
+	// LastStatus is the previous job's last known Ray status.
+	LastStatus string `json:"last_status,omitempty"`
+	// Replace is set when the job is submitted again only because the
+	// user asked to replace it.
+	Replace bool `json:"replace,omitempty"`
 	// Spec is everything the job depends on; InputDigest is its digest.
 	Spec JobSpec `json:"spec"`
+	// Warnings are problems found that do not stop the plan (a Ray
+	// requirement that excludes the cluster's Ray).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Summary counts a plan's actions.

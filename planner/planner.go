@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,9 @@ type Planner struct {
 	WheelCached func(fingerprint string) (fileName string, ok bool)
 	// Workers bounds parallel hashing per source; 0 means GOMAXPROCS.
 	Workers int
+	// WheelRequires, when set, returns the Requires-Dist of the cached
+	// wheel built from a fingerprint, for the Ray version check.
+	WheelRequires func(fingerprint string) []string
 
 	statCache *fingerprint.StatCache
 	listings  []fingerprint.Listing // new fingerprints to keep for later diffs
@@ -58,10 +62,31 @@ type Request struct {
 	State  *state.State
 	// Operations selects operations by name; empty means all.
 	Operations []string
-	// JobLost, when set, reports whether a recorded job can no longer be
-	// on its cluster (a local head that stopped or restarted since), and
-	// why: such a job is submitted again. It must only look, never act.
-	JobLost func(op *manifest.Operation, rec state.OperationState) (reason string, lost bool)
+	// Refreshed is what the executors learnt of the recorded jobs, by
+	// operation, before planning (Terraform's refresh): a job lost with
+	// its cluster is submitted again, and a status seen on the cluster is
+	// newer than the recorded one. An operation missing here is planned
+	// from the state alone.
+	Refreshed map[string]JobRefresh
+	// ClusterRay is the Ray version of each cluster the refresh reached,
+	// by cluster name: the jobs' Ray requirements are checked against it,
+	// and pin_ray pins it.
+	ClusterRay map[string]string
+	// Replace names operations whose recorded job is submitted again
+	// under a new id even when its inputs did not change (Terraform's
+	// -replace): the way to rerun a FAILED or STOPPED job.
+	Replace []string
+}
+
+// JobRefresh is what a refresh learnt of an operation's recorded job.
+type JobRefresh struct {
+	// Status is the job's status on its cluster; empty when not asked.
+	Status string
+	// Lost says the job can no longer be on its cluster (its local head
+	// stopped, or the cluster answered that it does not know the job);
+	// Reason says how that is known.
+	Lost   bool
+	Reason string
 }
 
 // source is one wheel to build from a checkout.
@@ -75,6 +100,9 @@ type source struct {
 func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	ops, err := selectOperations(req.Config, req.Operations)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkReplace(req.Replace, ops); err != nil {
 		return nil, err
 	}
 	sources := wheelSources(req.Config, ops)
@@ -111,11 +139,23 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		p.keep = append(p.keep, step.Fingerprint)
 	}
 	for _, op := range ops {
-		spec, err := BuildSpec(req.Config, op, fps)
+		ray, known := req.ClusterRay[op.Cluster.Name]
+		if !known {
+			// A pin survives an unreachable cluster: the version the
+			// last job ran on.
+			ray = req.State.Operations[op.Name].RayVersion
+		}
+		spec, err := BuildSpec(req.Config, op, fps, ray)
 		if err != nil {
 			return nil, err
 		}
-		plan.Jobs = append(plan.Jobs, jobStep(req, op, spec, plan))
+		step := jobStep(req, op, spec, plan)
+		if known {
+			step.Warnings = RayWarnings(op.Cluster.Name, ray, spec.RayPin != "", spec.requirements(func(name string) []string {
+				return p.cachedRequires(plan, name)
+			}))
+		}
+		plan.Jobs = append(plan.Jobs, step)
 	}
 	plan.InputsDigest = plan.digest()
 	return plan, nil
@@ -178,6 +218,16 @@ func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) Whe
 	return step
 }
 
+// cachedRequires is the Requires-Dist of a wheel the plan takes from the
+// cache; a wheel still to build is checked once built (apply).
+func (p *Planner) cachedRequires(plan *Plan, name string) []string {
+	w, ok := plan.Wheel(name)
+	if !ok || w.Action != ActionCached || p.WheelRequires == nil {
+		return nil
+	}
+	return p.WheelRequires(w.Fingerprint)
+}
+
 func (p *Planner) cached(fp string) (string, bool) {
 	if p.WheelCached == nil {
 		return "", false
@@ -196,34 +246,69 @@ func jobStep(req Request, op *manifest.Operation, spec JobSpec, plan *Plan) JobS
 		Spec:         spec,
 	}
 	prev, submitted := st.Operations[op.Name]
-	lostReason, lost := "", false
-	if submitted && prev.InputDigest == digest && req.JobLost != nil {
-		lostReason, lost = req.JobLost(op, prev)
-	}
-	switch {
-	case lost:
-		step.Action = ActionSubmit
-		step.PreviousJobID = prev.JobID
-		step.Reason = "submitted before as " + prev.JobID + ", but " + lostReason
-		step.SubmissionID = SubmissionID(op.Name, chainDigest(digest, prev.JobID))
-	case submitted && prev.InputDigest == digest:
-		step.Action = ActionSubmitted
-		step.PreviousJobID = prev.JobID
-		step.Reason = "already submitted as " + prev.JobID
-	case submitted:
-		step.Action = ActionSubmit
-		step.PreviousJobID = prev.JobID
-		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, spec.Inputs(), plan, spec.WheelNames())
-		// Going back to inputs submitted before (A, B, then A again) must
-		// run again, so the id also depends on the job it follows. A
-		// resumed apply still computes the same id: the state records the
-		// new job only once Ray accepted it.
-		step.SubmissionID = SubmissionID(op.Name, chainDigest(digest, prev.JobID))
-	default:
+	if !submitted {
 		step.Action = ActionSubmit
 		step.Reason = "never submitted"
+		return step
+	}
+	refreshed := req.Refreshed[op.Name]
+	step.PreviousJobID = prev.JobID
+	step.LastStatus = prev.Status
+	if refreshed.Status != "" {
+		step.LastStatus = refreshed.Status
+	}
+	// A job that runs again follows the one recorded, so its id also
+	// depends on that job: going back to inputs submitted before (A, B,
+	// then A again) or replacing a job gets a new id, and a resumed apply
+	// still computes the same id (the state records the new job only once
+	// Ray accepted it).
+	next := SubmissionID(op.Name, chainDigest(digest, prev.JobID))
+	unchanged := prev.InputDigest == digest
+	switch {
+	case unchanged && refreshed.Lost:
+		step.Action, step.SubmissionID = ActionSubmit, next
+		step.Reason = "submitted before as " + prev.JobID + ", but " + refreshed.Reason
+	case unchanged && slices.Contains(req.Replace, op.Name):
+		step.Action, step.SubmissionID, step.Replace = ActionSubmit, next, true
+		step.Reason = "replacing " + prev.JobID + lastSeen(step.LastStatus) + ", as asked"
+	case unchanged:
+		step.Action = ActionSubmitted
+		step.Reason = "already submitted as " + prev.JobID + lastSeen(step.LastStatus)
+		if rerunnable(step.LastStatus) {
+			step.Reason += "; --replace " + op.Name + " submits it again"
+		}
+	default:
+		step.Action, step.SubmissionID = ActionSubmit, next
+		step.Reason = "inputs changed: " + describeInputChanges(prev.Inputs, spec.Inputs(), plan, spec.WheelNames())
 	}
 	return step
+}
+
+// lastSeen says what a recorded job's status was when last seen.
+func lastSeen(status string) string {
+	if status == "" {
+		return ""
+	}
+	return ", last seen " + status
+}
+
+// rerunnable reports whether a job with that status ended without
+// succeeding, so rerunning its unchanged inputs makes sense.
+func rerunnable(status string) bool { return status == "FAILED" || status == "STOPPED" }
+
+// checkReplace refuses a replacement of an operation the plan does not
+// cover: it would silently do nothing.
+func checkReplace(replace []string, ops []*manifest.Operation) error {
+	for _, name := range replace {
+		if !slices.ContainsFunc(ops, func(op *manifest.Operation) bool { return op.Name == name }) {
+			var planned []string
+			for _, op := range ops {
+				planned = append(planned, op.Name)
+			}
+			return fmt.Errorf("--replace %s: %q is not among the planned operations (%s); plan it too or drop --replace", name, name, strings.Join(planned, ", "))
+		}
+	}
+	return nil
 }
 
 // describeInputChanges names what differs from the last submission, using

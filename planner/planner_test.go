@@ -70,6 +70,12 @@ func (f *fixture) plan(ops ...string) *Plan {
 	if diags.HasErrors() {
 		f.t.Fatal(diags)
 	}
+	return f.planWith(cfg, ops)
+}
+
+// planWith plans cfg's operations ops (all when none).
+func (f *fixture) planWith(cfg *manifest.Config, ops []string) *Plan {
+	f.t.Helper()
 	p := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) {
 		w, ok := f.cache[fp]
 		return w, ok
@@ -92,7 +98,7 @@ func (f *fixture) apply(p *Plan) {
 		f.st.Plugins[w.Name] = state.PluginState{Fingerprint: w.Fingerprint, Wheel: state.WheelRecord{FileName: w.Name + ".whl"}}
 	}
 	for _, j := range p.Jobs {
-		f.st.Operations[j.Operation] = state.OperationState{InputDigest: j.InputDigest, JobID: j.SubmissionID}
+		f.st.Operations[j.Operation] = state.OperationState{InputDigest: j.InputDigest, Inputs: j.Spec.Inputs(), JobID: j.SubmissionID}
 	}
 }
 
@@ -196,7 +202,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	p := f.plan("op")
 	f.apply(p)
 	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
-	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"})
+	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +222,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	for _, w := range p.Wheels {
 		fps[w.Name] = w.Fingerprint
 	}
-	spec, _ = BuildSpec(cfg, cfg.Operations["op"], fps)
+	spec, _ = BuildSpec(cfg, cfg.Operations["op"], fps, "")
 	for k, v := range spec.Inputs() {
 		st.Inputs[k] = v
 	}
@@ -280,11 +286,9 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	p := f.plan("solo")
 	f.apply(p)
 	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
-	lost := func(*manifest.Operation, state.OperationState) (string, bool) {
-		return "its local Ray head stopped", true
-	}
+	lost := map[string]JobRefresh{"solo": {Lost: true, Reason: "its local Ray head stopped"}}
 	again, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
-		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, JobLost: lost})
+		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: lost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +298,51 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	}
 	if again.Wheels[0].Action != ActionCached {
 		t.Errorf("the wheel is rebuilt: %+v", again.Wheels[0])
+	}
+}
+
+// A FAILED job with unchanged inputs is planned as submitted, showing its
+// last status; --replace submits it again under a new, stable id.
+func TestPlanReplace(t *testing.T) {
+	f := newFixture(t)
+	first := f.plan("solo")
+	f.apply(first)
+	rec := f.st.Operations["solo"]
+	rec.Status = "FAILED"
+	f.st.Operations["solo"] = rec
+	j := f.plan("solo").Jobs[0]
+	want := "already submitted as " + rec.JobID + ", last seen FAILED; --replace solo submits it again"
+	if j.Action != ActionSubmitted || j.Reason != want || j.LastStatus != "FAILED" {
+		t.Fatalf("job step = %+v\nwant reason %q", j, want)
+	}
+
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	replace := func(ops ...string) (*Plan, error) {
+		return New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: ops, Replace: []string{"solo"}})
+	}
+	p, err := replace("solo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = p.Jobs[0]
+	if j.Action != ActionSubmit || !j.Replace || j.SubmissionID == rec.JobID || j.Reason != "replacing "+rec.JobID+", last seen FAILED, as asked" {
+		t.Fatalf("replaced job step = %+v", j)
+	}
+	if again, _ := replace("solo"); again.Jobs[0].SubmissionID != j.SubmissionID {
+		t.Errorf("a retried replace gets another id: %s then %s", j.SubmissionID, again.Jobs[0].SubmissionID)
+	}
+	if p.Wheels[0].Action != ActionCached {
+		t.Errorf("replacing a job rebuilds its wheel: %+v", p.Wheels[0])
+	}
+	// Once the replacement is recorded, a plain plan has nothing to do.
+	f.apply(p)
+	if j := f.plan("solo").Jobs[0]; j.Action != ActionSubmitted || j.PreviousJobID != p.Jobs[0].SubmissionID {
+		t.Errorf("after the replacement = %+v", j)
+	}
+	// Replacing an operation the plan does not cover is refused.
+	if _, err := replace("op"); err == nil || !strings.Contains(err.Error(), `"solo" is not among the planned operations (op)`) {
+		t.Errorf("err = %v", err)
 	}
 }
 
@@ -342,5 +391,38 @@ func TestFingerprintListingsStayBounded(t *testing.T) {
 	// The kept listing of the built fingerprint still names what changed.
 	if w := last.Wheels[0]; w.Name != "alpha" || !strings.Contains(w.Reason, "src/a.py") {
 		t.Errorf("alpha step = %+v; want its reason to name src/a.py", w)
+	}
+}
+
+// What a refresh learnt wins over the state: the status seen on the
+// cluster is shown, and a lost job with unchanged inputs is resubmitted;
+// with changed inputs the change is the reason.
+func TestPlanUsesTheRefresh(t *testing.T) {
+	f := newFixture(t)
+	f.apply(f.plan("solo"))
+	rec := f.st.Operations["solo"]
+	rec.Status = "RUNNING"
+	f.st.Operations["solo"] = rec
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	plan := func(r JobRefresh) JobStep {
+		p, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: map[string]JobRefresh{"solo": r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Jobs[0]
+	}
+	if j := plan(JobRefresh{Status: "STOPPED"}); j.Action != ActionSubmitted || j.LastStatus != "STOPPED" || !strings.HasSuffix(j.Reason, "last seen STOPPED; --replace solo submits it again") {
+		t.Errorf("refreshed status = %+v", j)
+	}
+	if j := plan(JobRefresh{}); j.LastStatus != "RUNNING" || strings.Contains(j.Reason, "--replace") {
+		t.Errorf("without a refresh = %+v", j)
+	}
+	if j := plan(JobRefresh{Lost: true, Reason: "cluster c no longer knows it"}); j.Action != ActionSubmit || j.Reason != "submitted before as "+rec.JobID+", but cluster c no longer knows it" {
+		t.Errorf("lost = %+v", j)
+	}
+	f.write("o.yaml", "spaces: [changed]\n")
+	if j := plan(JobRefresh{Lost: true, Reason: "cluster c no longer knows it"}); !strings.HasPrefix(j.Reason, "inputs changed") {
+		t.Errorf("lost with changed inputs = %+v", j)
 	}
 }

@@ -40,9 +40,15 @@ type JobSpec struct {
 	// File lists the staged files: the context, the operation YAML, then
 	// the extra files.
 	File []StagedInput `json:"file"`
+	// Excludes are gitignore-style patterns of staged files left out of
+	// the uploaded working directory (Ray's runtime_env excludes).
+	Excludes []string `json:"excludes,omitempty"`
 	// Pip lists the operation's extra requirements, installed after the
 	// wheels and plugins.
 	Pip []string `json:"pip,omitempty"`
+	// RayPin is "ray==<the cluster's Ray version>" when the operation pins
+	// Ray (pin_ray): a cluster upgrade then resubmits the job.
+	RayPin string `json:"ray_pin,omitempty"`
 	// Env is the merged job environment (recommended defaults < manifest
 	// env < operation env), sensitive values replaced by SensitiveMarker.
 	Env map[string]string `json:"env,omitempty"`
@@ -165,12 +171,14 @@ func (p PipPlugin) inputKey() string   { return p.Name }
 func (s StagedInput) inputKey() string { return s.Dst }
 
 // BuildSpec builds the spec of op's job. fps maps source-built wheel
-// names to their fingerprints.
-func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]string) (JobSpec, error) {
+// names to their fingerprints; rayVersion is the Ray version of op's
+// cluster, "" when not known (only an operation that pins Ray needs it).
+func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]string, rayVersion string) (JobSpec, error) {
 	spec := JobSpec{
 		Operation:  op.Name,
 		Cluster:    clusterIdentity(op.Cluster),
 		Pip:        op.Pip,
+		Excludes:   op.Excludes,
 		Env:        map[string]string{},
 		Entrypoint: op.Entrypoint(),
 		Resources:  Resources(op.Resources),
@@ -186,6 +194,12 @@ func BuildSpec(cfg *manifest.Config, op *manifest.Operation, fps map[string]stri
 	}
 	if cfg.Ado != nil {
 		spec.AdoVersion = cfg.Ado.Version
+	}
+	if op.PinRay {
+		if rayVersion == "" {
+			return JobSpec{}, fmt.Errorf("operation %s pins Ray (pin_ray) but the Ray version of cluster %s is not known: it could not be reached (see the warning), and no job recorded it; make it reachable and plan again", op.Name, op.Cluster.Name)
+		}
+		spec.RayPin = "ray==" + rayVersion
 	}
 	for _, pl := range op.Plugins {
 		if !pl.FromSource() {
@@ -307,13 +321,17 @@ func (s JobSpec) WheelNames() []string {
 }
 
 // PipRequirements lists what pip installs after the wheels: plugin
-// requirements, then the operation's pip lines.
+// requirements, the operation's pip lines, then the Ray pin.
 func (s JobSpec) PipRequirements() []string {
 	var out []string
 	for _, p := range s.Plugin {
 		out = append(out, p.Requirement)
 	}
-	return append(out, s.Pip...)
+	out = append(out, s.Pip...)
+	if s.RayPin != "" {
+		out = append(out, s.RayPin)
+	}
+	return out
 }
 
 // SensitiveEnv lists the env names whose values are secret, sorted.

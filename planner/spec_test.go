@@ -151,7 +151,7 @@ func TestBuildSpecFromManifest(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "fa", "beta": "fb"})
+	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "fa", "beta": "fb"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestBuildSpecFromManifest(t *testing.T) {
 	if spec.SQLitePath != "" {
 		t.Errorf("an absolute SQLite path is rewritten to %s", spec.SQLitePath)
 	}
-	if _, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "fa"}); err == nil {
+	if _, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "fa"}, ""); err == nil {
 		t.Error("a missing fingerprint is not an error")
 	}
 }

@@ -20,10 +20,12 @@ const exitStopped = 4
 
 type applyFlags struct {
 	sf          stateFlags
+	pf          planFlags
 	autoApprove bool
 	follow      bool
 	asJSON      bool
 	parallelism int
+	keepStaged  bool
 }
 
 func (a *app) applyCommand() *cobra.Command {
@@ -34,7 +36,9 @@ func (a *app) applyCommand() *cobra.Command {
 		Long: `Apply plans (or takes a plan saved by "adopipe plan --out"), asks for
 confirmation, brings up the cluster connection (a local Ray head or a
 kept-alive port-forward), builds the changed wheels in parallel, stages each
-job directory, uploads it and submits the job through Ray's Jobs API. Every
+job directory, uploads it and submits the job through Ray's Jobs API.
+--replace OPERATION submits an operation's job again under a new id although
+its inputs did not change (to rerun a FAILED or STOPPED job). Every
 completed step is recorded in the state, so an interrupted apply resumes
 without submitting anything twice.
 
@@ -45,11 +49,13 @@ With --follow it streams the jobs' logs and exits with their result:
 		},
 	}
 	af.sf.register(cmd)
+	af.pf.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&af.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	f.BoolVar(&af.follow, "follow", false, "stream the jobs' logs until they end and exit with their result")
 	f.BoolVar(&af.asJSON, "json", false, "print one JSON event per line (requires --auto-approve)")
 	f.IntVar(&af.parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	f.BoolVar(&af.keepStaged, "keep-staged", false, "keep each staged job directory in .adopipe/jobs after its upload (it holds the context YAML and its secrets)")
 	return cmd
 }
 
@@ -69,11 +75,18 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		return err
 	}
 	defer s.Close()
+	if planFile != "" && len(af.pf.replace) > 0 {
+		return fmt.Errorf("%s is a saved plan: it already says what to replace; drop --replace", planFile)
+	}
 	var plan *planner.Plan
+	connector := p.Connector(true)
+	defer connector.Close()
+	po := af.pf.options(ops)
+	po.Connector = connector
 	if planFile != "" {
-		plan, err = s.PlanSaved(ctx, p.NewPlanner(), planFile)
+		plan, err = s.PlanSaved(ctx, p.NewPlanner(), planFile, po)
 	} else {
-		plan, err = s.Plan(ctx, p.NewPlanner(), ops)
+		plan, err = s.Plan(ctx, p.NewPlanner(), po)
 	}
 	if err != nil {
 		return err
@@ -88,9 +101,9 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 		}
 	}
 
-	connector := p.Connector(true)
-	defer connector.Close()
-	outcome, applyErr := pipeline.Apply(ctx, s.Pipeline(plan, af.parallelism, connector))
+	opts := s.Pipeline(plan, af.parallelism, connector)
+	opts.KeepStaged = af.keepStaged
+	outcome, applyErr := pipeline.Apply(ctx, opts)
 	view.outcome(outcome)
 	if applyErr != nil {
 		a.printError(applyErr)

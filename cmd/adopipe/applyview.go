@@ -55,9 +55,12 @@ func (v *applyView) event(e progress.Event) {
 		v.json(e.Type, e)
 		return
 	}
-	if e.Type == progress.EventWarning {
+	switch e.Type {
+	case progress.EventWarning:
 		v.a.warn("%s", e.Message)
 		return
+	case progress.EventClusterFailed:
+		return // the apply's error says it, once
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -70,6 +73,9 @@ func (v *applyView) event(e progress.Event) {
 			return
 		case progress.EventBuildDone:
 			v.live.Update(e.Name, "built "+e.Wheel, true)
+			return
+		case progress.EventBuildCancelled:
+			v.live.Update(e.Name, "cancelled", true)
 			return
 		case progress.EventBuildFailed:
 			v.live.Update(e.Name, "FAILED", true)
@@ -87,6 +93,8 @@ func (v *applyView) event(e progress.Event) {
 		fmt.Fprintf(w, "wheel %s: built %s in %.1fs\n", e.Name, e.Wheel, secs)
 	case progress.EventBuildFailed:
 		fmt.Fprintf(w, "wheel %s: FAILED after %.1fs: %s\n", e.Name, secs, e.Error)
+	case progress.EventBuildCancelled:
+		fmt.Fprintf(w, "wheel %s: cancelled: %s\n", e.Name, e.Message)
 	case progress.EventCached:
 		fmt.Fprintf(w, "wheel %s: cached %s\n", e.Name, e.Wheel)
 	case progress.EventSkipped:

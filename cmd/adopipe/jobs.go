@@ -42,15 +42,8 @@ func (a *app) statusCommand() *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "OPERATION\tJOB\tSTATUS\tSUBMITTED\tCLUSTER")
-			for _, op := range ops {
-				rec := s.State.Operations[op]
-				status := rec.Status + " (recorded)"
-				if live, err := s.LiveStatus(ctx, cn, op); err == nil {
-					status = string(live)
-				} else {
-					status += "; " + err.Error()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", op, rec.JobID, status, rec.SubmittedAt.Local().Format(time.DateTime), rec.Cluster)
+			for _, c := range s.Statuses(ctx, cn, ops) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Operation, c.Record.JobID, c.Describe(), c.Record.SubmittedAt.Local().Format(time.DateTime), c.Cluster)
 			}
 			return tw.Flush()
 		},

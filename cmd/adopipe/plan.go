@@ -11,6 +11,7 @@ import (
 func (a *app) planCommand() *cobra.Command {
 	var (
 		sf               stateFlags
+		pf               planFlags
 		asJSON, detailed bool
 		out              string
 	)
@@ -23,6 +24,8 @@ wheel and per job:
 
   + build or submit    ~ rebuild (with the changed files)    = cached or already submitted
 
+A job already submitted with the same inputs is not submitted again, whatever
+its last status; --replace OPERATION submits it again under a new job id.
 It builds, uploads and submits nothing. With --out the plan is saved for
 "adopipe apply FILE", which refuses it once the state or any input changed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -31,7 +34,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 				return err
 			}
 			defer s.Close()
-			plan, err := s.Plan(cmd.Context(), p.NewPlanner(), args)
+			plan, err := s.Plan(cmd.Context(), p.NewPlanner(), pf.options(args))
 			if err != nil {
 				return err
 			}
@@ -57,6 +60,7 @@ It builds, uploads and submits nothing. With --out the plan is saved for
 		},
 	}
 	sf.register(cmd)
+	pf.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print the plan as one JSON document")
 	f.StringVar(&out, "out", "", "save the plan to `FILE` for adopipe apply")

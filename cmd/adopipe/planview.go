@@ -23,10 +23,20 @@ func (a *app) renderPlan(p *planner.Plan) {
 		fmt.Fprintf(tw, "  %s job %s\t%s\t%s\n", j.Action.Symbol(), j.Operation, what, j.Reason)
 	}
 	tw.Flush()
+	a.planWarnings(p)
 	if len(p.Wheels)+len(p.Jobs) > 0 {
 		fmt.Fprintln(a.stdout)
 	}
 	fmt.Fprintln(a.stdout, planSummary(p, true))
+}
+
+// planWarnings prints what the plan found wrong without stopping.
+func (a *app) planWarnings(p *planner.Plan) {
+	for _, j := range p.Jobs {
+		for _, w := range j.Warnings {
+			a.warn("operation %s: %s", j.Operation, w)
+		}
+	}
 }
 
 // planSummary is the plan's one-line summary: a sentence after a plan, or

@@ -82,6 +82,7 @@ func TestReal(t *testing.T) {
 			"copyfield":  cmdCopyField,
 			"joblogs":    cmdJobLogs,
 			"waitjoblog": cmdWaitJobLog,
+			"forgetjob":  cmdForgetJob,
 			"jobjson":    cmdJobJSON,
 			"jobenv":     cmdJobEnv,
 		},
@@ -411,6 +412,22 @@ func cmdWaitJob(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	if !ok {
 		ts.Fatalf("job %s is %q, not %s, at the deadline", id, last, want)
+	}
+}
+
+// forgetjob ID: deletes the ended job ID from the shared head through the
+// Jobs API, so the head no longer knows it, as after a restart.
+func cmdForgetJob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: forgetjob ID")
+	}
+	req, err := http.NewRequest(http.MethodDelete, ts.Getenv("RAY_ADDRESS_FOR_TEST")+"/api/jobs/"+args[0], nil)
+	ts.Check(err)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	ts.Check(err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		ts.Fatalf("DELETE job %s: %s", args[0], resp.Status)
 	}
 }
 

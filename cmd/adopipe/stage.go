@@ -8,6 +8,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/planner"
 	"github.com/spf13/cobra"
@@ -35,7 +36,8 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 				return err
 			}
 			defer s.Close()
-			plan, err := s.Plan(ctx, p.NewPlanner(), args)
+			// Stage contacts no cluster: no refresh.
+			plan, err := s.Plan(ctx, p.NewPlanner(), workspace.PlanOptions{Operations: args, NoRefresh: true})
 			if err != nil {
 				return err
 			}

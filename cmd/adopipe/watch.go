@@ -107,6 +107,9 @@ func (a *app) watchReport(follow bool, e workspace.WatchEvent) {
 	case workspace.WatchFailed:
 		a.printError(e.Err)
 	case workspace.WatchPlanned:
+		if e.Plan.HasChanges() || e.Changed == nil {
+			a.planWarnings(e.Plan)
+		}
 		if e.Plan.HasChanges() {
 			a.logLine("%s%s", describeChanged(e.Changed), planSummary(e.Plan, false))
 		} else if e.Changed == nil {

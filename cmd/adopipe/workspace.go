@@ -23,6 +23,22 @@ func (s *stateFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&s.lock, "lock", true, "lock the state while writing it (--lock=false is dangerous)")
 }
 
+// planFlags are the flags of commands that plan (plan, apply).
+type planFlags struct {
+	replace []string
+	refresh bool
+}
+
+func (p *planFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&p.replace, "replace", nil, "submit `OPERATION` again under a new job id although its inputs did not change (repeatable)")
+	f.BoolVar(&p.refresh, "refresh", true, "ask the clusters about the recorded jobs first (--refresh=false plans from the state)")
+}
+
+func (p planFlags) options(ops []string) workspace.PlanOptions {
+	return workspace.PlanOptions{Operations: ops, Replace: p.replace, NoRefresh: !p.refresh}
+}
+
 // project loads the manifest, printing its diagnostics, and returns its
 // workspace; events receives the workspace's progress and warnings.
 func (a *app) project(sf stateFlags, command string, events progress.Func) (*workspace.Project, error) {

@@ -123,7 +123,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
-	if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, err
 	}
 	unlock, err := lockFile(filepath.Join(opts.StateDir, lockName))
@@ -183,7 +183,7 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 		return nil, false, err
 	}
 	logPath := filepath.Join(opts.StateDir, LogFile)
-	logF, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logF, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		os.RemoveAll(tempDir)
 		return nil, false, err

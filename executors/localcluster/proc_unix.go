@@ -28,7 +28,7 @@ func getpgid(pid int) (int, error) { return syscall.Getpgid(pid) }
 
 // lockFile takes an exclusive flock on path, creating it if needed.
 func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}

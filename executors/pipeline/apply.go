@@ -33,6 +33,9 @@ type Options struct {
 	// Events receives progress; it may be called from several goroutines
 	// but never concurrently.
 	Events progress.Func
+	// KeepStaged keeps each staged job directory after its upload (it is
+	// removed otherwise: it holds the context YAML and its secrets).
+	KeepStaged bool
 	// BeforeSubmit runs just before a job is submitted, with the cluster
 	// connected; watch uses it to apply on_change to the previous job. An
 	// error skips the submission.
@@ -110,18 +113,30 @@ func (j JobOutcome) Client() *rayjobs.Client {
 
 type runner struct {
 	Options
-	mu     sync.Mutex // guards State, Events and the outcome
-	wheels map[string]stage.Wheel
-	failed map[string]error // wheel name -> build error
-	out    Outcome
+	mu      sync.Mutex // guards State, Events and the outcome
+	wheels  map[string]stage.Wheel
+	failed  map[string]error  // wheel name -> build error
+	reaches map[string]*reach // cluster name -> its connection attempt
+	// builtRequires are the Requires-Dist of the wheels built by this
+	// apply, by wheel name.
+	builtRequires map[string][]string
+	out           Outcome
 }
 
-// Apply carries the plan out. Independent operations go ahead when one
-// fails; the returned error is non-nil when any step failed, and the
-// Outcome says which.
+func newRunner(opts Options) *runner {
+	return &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}, reaches: map[string]*reach{}, builtRequires: map[string][]string{}}
+}
+
+// Apply carries the plan out. The clusters are reached while the wheels
+// build; when none can be, the builds stop. Independent operations go
+// ahead when one fails; the returned error is non-nil when any step
+// failed, and the Outcome says which.
 func Apply(ctx context.Context, opts Options) (*Outcome, error) {
-	r := &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}}
-	r.buildWheels(ctx)
+	r := newRunner(opts)
+	buildCtx, cancelBuilds := context.WithCancelCause(ctx)
+	defer cancelBuilds(nil)
+	waitReached := r.reachClusters(ctx, cancelBuilds)
+	r.buildWheels(buildCtx)
 	for _, job := range r.Plan.Jobs {
 		if ctx.Err() != nil {
 			break
@@ -131,10 +146,14 @@ func Apply(ctx context.Context, opts Options) (*Outcome, error) {
 		r.out.Jobs = append(r.out.Jobs, jo)
 		r.mu.Unlock()
 	}
+	waitReached()
 	// An interrupt shows up as one "interrupted", not as a failure of
-	// every step it cut short.
+	// every step it cut short; builds stopped because no cluster could be
+	// reached are not failures either: the clusters' errors say why.
 	interrupted := ctx.Err() != nil
-	cut := func(err error) bool { return interrupted && errors.Is(err, ctx.Err()) }
+	cut := func(err error) bool {
+		return interrupted && errors.Is(err, ctx.Err()) || stoppedForClusters(buildCtx, err)
+	}
 	var errs []error
 	for name, err := range r.failed {
 		if !cut(err) {
@@ -142,16 +161,31 @@ func Apply(ctx context.Context, opts Options) (*Outcome, error) {
 			r.out.Fail++
 		}
 	}
+	reported := map[error]bool{}
 	for _, j := range r.out.Jobs {
-		if j.Err != nil && !cut(j.Err) {
-			errs = append(errs, fmt.Errorf("operation %s: %w", j.Operation, j.Err))
-			r.out.Fail++
+		if j.Err == nil || cut(j.Err) {
+			continue
 		}
+		r.out.Fail++
+		if ce, ok := errors.AsType[*clusterError](j.Err); ok {
+			if !reported[ce.err] {
+				reported[ce.err] = true
+				errs = append(errs, ce.err)
+			}
+			continue
+		}
+		errs = append(errs, fmt.Errorf("operation %s: %w", j.Operation, j.Err))
 	}
 	if interrupted {
 		errs = append(errs, fmt.Errorf("interrupted: %w", ctx.Err()))
 	}
 	return &r.out, errors.Join(errs...)
+}
+
+// stoppedForClusters reports whether err is a build cut short because no
+// cluster could be reached.
+func stoppedForClusters(buildCtx context.Context, err error) bool {
+	return errors.Is(context.Cause(buildCtx), errClustersUnreachable) && errors.Is(err, context.Canceled)
 }
 
 func (r *runner) emit(e progress.Event) {
@@ -195,7 +229,7 @@ func (r *runner) buildWheels(ctx context.Context) {
 	if len(reqs) == 0 {
 		return
 	}
-	if err := os.MkdirAll(r.Cache.Root, 0o755); err != nil {
+	if err := os.MkdirAll(r.Cache.Root, 0o700); err != nil {
 		for _, req := range reqs {
 			r.failed[req.Name] = err
 		}
@@ -209,6 +243,10 @@ func (r *runner) buildWheels(ctx context.Context) {
 			r.emit(progress.Event{Type: progress.EventBuildStart, Name: e.Name, LogPath: e.LogPath})
 		case wheelbuild.EventFailed:
 			r.failed[e.Name] = e.Err
+			if stoppedForClusters(ctx, e.Err) {
+				r.emit(progress.Event{Type: progress.EventBuildCancelled, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Message: errClustersUnreachable.Error()})
+				return
+			}
 			r.emit(progress.Event{Type: progress.EventBuildFailed, Name: e.Name, Elapsed: e.Elapsed, LogPath: e.LogPath, Error: e.Err.Error()})
 		case wheelbuild.EventDone:
 			if err := r.recordBuilt(steps[e.Name], e.Result); err != nil {
@@ -231,6 +269,9 @@ func (r *runner) recordBuilt(step planner.WheelStep, res wheelbuild.Result) erro
 		return fmt.Errorf("caching the wheel: %w", err)
 	}
 	r.wheels[step.Name] = stage.Wheel{Path: path, FileName: filepath.Base(path), SHA256: sha}
+	if info, err := wheelbuild.InspectWheel(path); err == nil {
+		r.builtRequires[step.Name] = info.RequiresDist
+	}
 	r.State.Plugins[step.Name] = state.PluginState{
 		Fingerprint: step.Fingerprint,
 		Wheel: state.WheelRecord{

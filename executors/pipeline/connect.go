@@ -120,7 +120,7 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 		if pf.Context != "" {
 			extra = append(extra, "--context", pf.Context)
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
 		cn.progress(c, "starting %s port-forward to svc/%s in %s", pf.Command, pf.Service, pf.Namespace)

@@ -155,9 +155,9 @@ func TestApplySubmitsAndRecords(t *testing.T) {
 		return nil
 	})
 
-	// The staged context has the SQLite path made absolute, and its
+	// The uploaded context has the SQLite path made absolute, and its
 	// directory exists.
-	staged, _ := os.ReadFile(filepath.Join(e.dir, ".adopipe/jobs/op/c.yaml"))
+	staged := uploadedFile(t, e, "c.yaml")
 	want := filepath.Join(e.dir, "results/p.db")
 	if !strings.Contains(string(staged), want) {
 		t.Errorf("staged context = %s, want path %s", staged, want)
@@ -170,6 +170,30 @@ func TestApplySubmitsAndRecords(t *testing.T) {
 	if p2 := e.plan(); p2.HasChanges() {
 		t.Errorf("second plan has changes: %+v", p2.Jobs)
 	}
+}
+
+// uploadedFile returns a file of the one package uploaded to the fake.
+func uploadedFile(t *testing.T, e *env, name string) []byte {
+	t.Helper()
+	if len(e.fake.Packages) != 1 {
+		t.Fatalf("%d packages uploaded", len(e.fake.Packages))
+	}
+	for _, zipped := range e.fake.Packages {
+		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range zr.File {
+			if f.Name == name {
+				rc, _ := f.Open()
+				defer rc.Close()
+				b, _ := io.ReadAll(rc)
+				return b
+			}
+		}
+	}
+	t.Fatalf("%s not in the uploaded package", name)
+	return nil
 }
 
 func TestApplyDuplicateIDIsAlreadySubmitted(t *testing.T) {

@@ -40,7 +40,7 @@ func contextFile(workDir string, spec planner.JobSpec) (string, error) {
 		return "", err
 	}
 	dst := filepath.Join(workDir, "contexts", spec.Operation, filepath.Base(src))
-	return dst, atomicfile.Write(dst, out, atomicfile.Options{Perm: 0o644})
+	return dst, atomicfile.Write(dst, out, atomicfile.Options{}) // 0600: a context may hold a password
 }
 
 // setMapPath sets the scalar at keys in a YAML document.

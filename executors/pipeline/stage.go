@@ -22,7 +22,7 @@ type StagedJob struct {
 // outDir/<operation>, with submit.sh for the stock `ray job submit`. It
 // contacts no cluster.
 func Stage(ctx context.Context, opts Options, outDir string) ([]StagedJob, *Outcome, error) {
-	r := &runner{Options: opts, wheels: map[string]stage.Wheel{}, failed: map[string]error{}}
+	r := newRunner(opts)
 	r.buildWheels(ctx)
 	var jobs []StagedJob
 	var errs []error

@@ -122,10 +122,10 @@ func Start(ctx context.Context, spec Spec) (*Keeper, error) {
 	k.args = append(k.args, "--namespace", spec.Namespace, "svc/"+spec.Service,
 		fmt.Sprintf("%d:%d", spec.LocalPort, spec.RemotePort))
 	if spec.LogPath != "" {
-		if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o700); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
 		}

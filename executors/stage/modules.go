@@ -174,9 +174,9 @@ func unzipOp(f *zip.File, dir string) (op, error) {
 	if _, err := io.Copy(&b, rc); err != nil {
 		return op{}, fmt.Errorf("%s: %w", f.Name, err)
 	}
-	mode := f.Mode().Perm()
+	mode := private(f.Mode())
 	if mode == 0 {
-		mode = 0o644
+		mode = 0o600
 	}
 	return op{dst: path.Join(dir, f.Name), data: b.Bytes(), mode: mode}, nil
 }

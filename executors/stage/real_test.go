@@ -56,12 +56,16 @@ func TestSubmitScriptRealRay(t *testing.T) {
 		"assert os.environ['ADOPIPE_CHECK'] == 'say ' + chr(34) + 'hi' + chr(34) + ' ' + chr(92) + ' x', os.environ['ADOPIPE_CHECK']; " +
 		"assert os.environ['OMP_NUM_THREADS'] == '1'; " +
 		"assert open(sys.argv[1]).read() == 'project: p' + chr(10); " +
+		"assert os.path.exists('notes.txt') and not os.path.exists('model.ckpt'), os.listdir('.'); " +
 		"print('ADOPIPE-' + 'OK', m.__file__)"
 	dir := filepath.Join(t.TempDir(), "job")
 	_, err = Stage(dir, Spec{
-		Wheels:     []Wheel{{Path: built.WheelPath, SHA256: built.SHA256}},
-		Context:    ctxFile,
-		Operation:  opFile,
+		Wheels:    []Wheel{{Path: built.WheelPath, SHA256: built.SHA256}},
+		Context:   ctxFile,
+		Operation: opFile,
+		// The runtime_env's excludes keep model.ckpt out of the upload.
+		Files:      []File{{Src: write(t, filepath.Join(in, "notes.txt"), "n", 0o644)}, {Src: write(t, filepath.Join(in, "model.ckpt"), "big", 0o644)}},
+		Excludes:   []string{"*.ckpt"},
 		Env:        MergeEnv(DefaultEnv(), map[string]string{"ADOPIPE_CHECK": check}),
 		Entrypoint: []string{"python", "-c", script, "context.yaml"},
 		Address:    addr,

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -164,9 +165,18 @@ func TestStageRecipe(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(dir, "extra/scripts/run.sh")); st == nil || st.Mode().Perm()&0o100 == 0 {
 		t.Error("executable bit of run.sh lost")
 	}
-	if st, _ := os.Stat(filepath.Join(dir, SubmitScript)); st == nil || st.Mode().Perm() != 0o755 {
-		t.Error("submit.sh is not 0755")
+	if st, _ := os.Stat(filepath.Join(dir, SubmitScript)); st == nil || st.Mode().Perm() != 0o700 {
+		t.Error("submit.sh is not 0700")
 	}
+	// The job directory may hold secrets (a context's database password):
+	// only its user may read it. (A wheel is a hard link to its source,
+	// whose mode it shares; it holds no secret.)
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if info, err := os.Lstat(p); err == nil && info.Mode().Perm()&0o077 != 0 && !strings.HasSuffix(p, ".whl") {
+			t.Errorf("%s is %v: readable by others", p, info.Mode().Perm())
+		}
+		return nil
+	})
 	// Wheels are hard links when source and job dir share a file system.
 	a, _ := os.Stat(f.ado.Path)
 	b, _ := os.Stat(filepath.Join(dir, adoRel))
@@ -489,4 +499,12 @@ func RuntimeEnv(spec Spec) (RuntimeEnvSpec, error) {
 		return RuntimeEnvSpec{}, err
 	}
 	return p.runtimeEnv(), nil
+}
+
+// excludes reach ray_runtime_env.yaml, which `ray job submit` applies.
+func TestRuntimeEnvYAMLExcludes(t *testing.T) {
+	got := RuntimeEnvYAML(RuntimeEnvSpec{Packages: []string{"x==1"}, Excludes: []string{"*.ckpt", "data/tmp/"}}, nil)
+	if !strings.Contains(got, "pip:\n  - x==1\nexcludes:\n  - \"*.ckpt\"\n  - data/tmp/\n") {
+		t.Errorf("ray_runtime_env.yaml =\n%s", got)
+	}
 }

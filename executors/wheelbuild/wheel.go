@@ -66,6 +66,9 @@ type WheelInfo struct {
 	Distribution string // PEP 503 normalised
 	Version      string // from METADATA
 	MetadataName string // Name: as written in METADATA
+	// RequiresDist are the wheel's Requires-Dist lines: what pip installs
+	// with it.
+	RequiresDist []string
 }
 
 // InspectWheel parses the wheel's file name and checks it against the Name
@@ -90,7 +93,7 @@ func InspectWheel(path string) (WheelInfo, error) {
 	if len(meta) != 1 {
 		return WheelInfo{}, fmt.Errorf("wheel %s: want exactly one *.dist-info/METADATA, found %d", filepath.Base(path), len(meta))
 	}
-	name, version, err := readMetadata(meta[0])
+	name, version, requires, err := readMetadata(meta[0])
 	if err != nil {
 		return WheelInfo{}, fmt.Errorf("wheel %s: %w", filepath.Base(path), err)
 	}
@@ -105,13 +108,14 @@ func InspectWheel(path string) (WheelInfo, error) {
 		Distribution: NormalizeName(name),
 		Version:      version,
 		MetadataName: name,
+		RequiresDist: requires,
 	}, nil
 }
 
-func readMetadata(f *zip.File) (name, version string, err error) {
+func readMetadata(f *zip.File) (name, version string, requires []string, err error) {
 	rc, err := f.Open()
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	defer rc.Close()
 	sc := bufio.NewScanner(rc)
@@ -134,13 +138,15 @@ func readMetadata(f *zip.File) (name, version string, err error) {
 			if version == "" {
 				version = strings.TrimSpace(v)
 			}
+		case "requires-dist":
+			requires = append(requires, strings.TrimSpace(v))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", "", fmt.Errorf("read METADATA: %w", err)
+		return "", "", nil, fmt.Errorf("read METADATA: %w", err)
 	}
 	if name == "" || version == "" {
-		return "", "", fmt.Errorf("METADATA lacks Name or Version")
+		return "", "", nil, fmt.Errorf("METADATA lacks Name or Version")
 	}
-	return name, version, nil
+	return name, version, requires, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -75,14 +76,15 @@ func writeWheel(t *testing.T, dir, file, distInfo, metadata string) string {
 
 func TestInspectWheel(t *testing.T) {
 	dir := t.TempDir()
-	meta := "Metadata-Version: 2.1\r\nName: Ado-Core\r\nVersion: 1.2.0rc1\r\n\r\nName: not-this\n"
+	meta := "Metadata-Version: 2.1\r\nName: Ado-Core\r\nVersion: 1.2.0rc1\r\nRequires-Dist: ray[default]>=2.9\r\nRequires-Dist: pandas; extra == \"data\"\r\n\r\nName: not-this\nRequires-Dist: not-this\n"
 	good := writeWheel(t, dir, "ado_core-1.2.0rc1-py3-none-any.whl", "ado_core-1.2.0rc1.dist-info", meta)
 	info, err := InspectWheel(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := WheelInfo{FileName: "ado_core-1.2.0rc1-py3-none-any.whl", Distribution: "ado-core", Version: "1.2.0rc1", MetadataName: "Ado-Core"}
-	if info != want {
+	want := WheelInfo{FileName: "ado_core-1.2.0rc1-py3-none-any.whl", Distribution: "ado-core", Version: "1.2.0rc1", MetadataName: "Ado-Core",
+		RequiresDist: []string{"ray[default]>=2.9", `pandas; extra == "data"`}}
+	if !reflect.DeepEqual(info, want) {
 		t.Errorf("InspectWheel = %+v, want %+v", info, want)
 	}
 

@@ -148,8 +148,8 @@ func Build(ctx context.Context, req Request) (Result, error) {
 			logPath = logf.Name()
 		}
 	} else {
-		if err = os.MkdirAll(filepath.Dir(logPath), 0o755); err == nil {
-			logf, err = os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+		if err = os.MkdirAll(filepath.Dir(logPath), 0o700); err == nil {
+			logf, err = os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		}
 	}
 	if err != nil {
@@ -164,7 +164,7 @@ func Build(ctx context.Context, req Request) (Result, error) {
 
 	outParent := req.OutDir
 	if outParent != "" {
-		if err := os.MkdirAll(outParent, 0o755); err != nil {
+		if err := os.MkdirAll(outParent, 0o700); err != nil {
 			return fail(fmt.Errorf("create output directory: %w", err))
 		}
 	}

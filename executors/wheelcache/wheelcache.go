@@ -64,7 +64,7 @@ func (c *Cache) Put(fingerprint, srcWheelPath string) (string, string, error) {
 	if !strings.HasSuffix(name, ".whl") {
 		return "", "", fmt.Errorf("wheelcache: %s is not a .whl file", srcWheelPath)
 	}
-	if err := os.MkdirAll(c.Root, 0o755); err != nil {
+	if err := os.MkdirAll(c.Root, 0o700); err != nil {
 		return "", "", fmt.Errorf("wheelcache: %w", err)
 	}
 	sum, err := fileSHA256(srcWheelPath)
@@ -85,7 +85,7 @@ func (c *Cache) Put(fingerprint, srcWheelPath string) (string, string, error) {
 	if got, err := fileSHA256(filepath.Join(tmp, name)); err != nil || got != sum {
 		return "", "", fmt.Errorf("wheelcache: %s changed while being stored", name)
 	}
-	if err := atomicfile.Write(filepath.Join(tmp, name+".sha256"), []byte(sum+"  "+name+"\n"), atomicfile.Options{Perm: 0o644}); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, name+".sha256"), []byte(sum+"  "+name+"\n"), atomicfile.Options{Perm: 0o600}); err != nil {
 		return "", "", fmt.Errorf("wheelcache: %w", err)
 	}
 
@@ -230,7 +230,7 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	return atomicfile.WriteFrom(dst, in, atomicfile.Options{Perm: 0o644})
+	return atomicfile.WriteFrom(dst, in, atomicfile.Options{Perm: 0o600})
 }
 
 func randHex() string {

@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -11,19 +10,16 @@ import (
 	"github.com/adopipe/adopipe/executors/rayjobs"
 )
 
-// LiveStatus asks an operation's cluster for its job's status now, and
-// records it.
-func (s *Session) LiveStatus(ctx context.Context, cn *pipeline.Connector, op string) (rayjobs.Status, error) {
-	c, id, err := s.JobClient(ctx, cn, op)
-	if err != nil {
-		return "", errors.New("cluster unreachable")
+// Statuses refreshes the recorded jobs of ops (see Refresh) and records
+// each status learnt.
+func (s *Session) Statuses(ctx context.Context, cn *pipeline.Connector, ops []string) []JobCheck {
+	checks := s.Refresh(ctx, cn, ops)
+	for _, c := range checks {
+		if c.Status != "" {
+			s.recordOrWarn(ctx, c.Operation, c.Record.JobID, rayjobs.Status(c.Status))
+		}
 	}
-	info, err := c.Job(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	s.recordOrWarn(ctx, op, id, info.Status)
-	return info.Status, nil
+	return checks
 }
 
 // OpenJobs opens the state for a command about recorded jobs and checks

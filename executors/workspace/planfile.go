@@ -25,9 +25,10 @@ func (s *Session) SavePlan(path string, plan *planner.Plan, adopipeVersion strin
 	}, s.Config.SensitiveValues())
 }
 
-// PlanSaved plans again the operations of the plan saved at path, and
-// refuses it once the state or any input changed since it was saved.
-func (s *Session) PlanSaved(ctx context.Context, pl *planner.Planner, path string) (*planner.Plan, error) {
+// PlanSaved plans again the operations of the plan saved at path, with
+// the replacements it made (o's own are ignored), and refuses it once the
+// state or any input changed since it was saved.
+func (s *Session) PlanSaved(ctx context.Context, pl *planner.Planner, path string, o PlanOptions) (*planner.Plan, error) {
 	pf, err := state.ReadPlanFile(path)
 	if err != nil {
 		return nil, err
@@ -36,11 +37,14 @@ func (s *Session) PlanSaved(ctx context.Context, pl *planner.Planner, path strin
 	if err := json.Unmarshal(pf.Plan, &saved); err != nil {
 		return nil, fmt.Errorf("%s: saved plan: %w", path, err)
 	}
-	var ops []string
+	o.Operations, o.Replace = nil, nil
 	for _, j := range saved.Jobs {
-		ops = append(ops, j.Operation)
+		o.Operations = append(o.Operations, j.Operation)
+		if j.Replace {
+			o.Replace = append(o.Replace, j.Operation)
+		}
 	}
-	plan, err := s.Plan(ctx, pl, ops)
+	plan, err := s.Plan(ctx, pl, o)
 	if err != nil {
 		return nil, err
 	}

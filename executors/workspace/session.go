@@ -39,6 +39,9 @@ type Session struct {
 // Open locks the state (unless the policy is off) and loads it, for a
 // command that writes it. Close releases the lock.
 func (p *Project) Open(ctx context.Context) (*Session, error) {
+	if err := p.secureDir(); err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", p.Dir, err)
+	}
 	if !p.opts.Lock {
 		return p.Read()
 	}
@@ -57,6 +60,9 @@ func (p *Project) Open(ctx context.Context) (*Session, error) {
 // Read loads the state without taking the lock, for a command that only
 // looks; RecordStatus locks briefly.
 func (p *Project) Read() (*Session, error) {
+	if err := p.secureDir(); err != nil {
+		p.warn("workspace %s: %v", p.Dir, err)
+	}
 	st, err := state.Load(p.StatePath)
 	if err != nil {
 		return nil, err
@@ -67,11 +73,28 @@ func (p *Project) Read() (*Session, error) {
 // Close releases the lock, if held.
 func (s *Session) Close() error { return s.unlock() }
 
-// Plan plans the named operations (all when none) against this state,
-// resubmitting jobs lost with their local head, and keeps the planner's
-// caches (a failure to is a warning: they are only caches).
-func (s *Session) Plan(ctx context.Context, pl *planner.Planner, ops []string) (*planner.Plan, error) {
-	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: ops, JobLost: s.JobLost})
+// PlanOptions say what to plan.
+type PlanOptions struct {
+	// Operations selects operations by name; empty means all.
+	Operations []string
+	// Replace names operations whose job is submitted again although its
+	// inputs did not change.
+	Replace []string
+	// NoRefresh plans from the state without asking the clusters about
+	// the recorded jobs (a local head adopipe runs is still checked).
+	NoRefresh bool
+	// Connector reaches the clusters for the refresh; nil opens one that
+	// starts nothing, closed when the plan is made.
+	Connector *pipeline.Connector
+}
+
+// Plan refreshes the recorded jobs (see Refresh), plans the selected
+// operations against this state, resubmitting jobs lost with their
+// cluster, and keeps the planner's caches (a failure to is a warning:
+// they are only caches).
+func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
+	refreshed, rays := s.refreshForPlan(ctx, o)
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed, ClusterRay: rays})
 	if err != nil {
 		return nil, err
 	}
@@ -164,17 +187,12 @@ func (s *Session) RecordedJobs(names []string) ([]string, error) {
 }
 
 // JobClient connects to the cluster an operation's job was submitted to
-// and returns its client and the job id.
+// (see jobCluster) and returns its client and the job id.
 func (s *Session) JobClient(ctx context.Context, cn *pipeline.Connector, op string) (*rayjobs.Client, string, error) {
 	rec := s.State.Operations[op]
-	if o, ok := s.Config.Operations[op]; ok {
-		conn, err := cn.Connect(ctx, o.Cluster)
-		if err != nil {
-			return nil, "", err
-		}
-		return conn.Client, rec.JobID, nil
+	conn, err := cn.Connect(ctx, s.jobCluster(op, rec))
+	if err != nil {
+		return nil, "", err
 	}
-	// An operation removed from the manifest: its recorded address.
-	c, err := rayjobs.New(rayjobs.Config{Address: rec.Address})
-	return c, rec.JobID, err
+	return conn.Client, rec.JobID, nil
 }

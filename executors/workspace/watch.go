@@ -190,7 +190,7 @@ func (w *watcher) cycle(ctx context.Context, changed []string) {
 		return
 	}
 	defer w.endCycle(ctx, s)
-	plan, err := s.Plan(ctx, w.planner, w.o.Operations)
+	plan, err := s.Plan(ctx, w.planner, PlanOptions{Operations: w.o.Operations, Connector: w.cn})
 	if err != nil {
 		if ctx.Err() == nil {
 			w.report(WatchEvent{Kind: WatchFailed, Err: err})

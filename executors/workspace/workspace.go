@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
@@ -60,6 +61,16 @@ func New(cfg *manifest.Config, opts Options) *Project {
 	return p
 }
 
+// secureDir creates the workspace directory readable only by its user,
+// and makes an existing one so: it holds staged job directories, whose
+// context YAML may hold a database password, and logs.
+func (p *Project) secureDir() error {
+	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(p.Dir, 0o700)
+}
+
 // JobsDir is where stage writes job directories by default.
 func (p *Project) JobsDir() string { return filepath.Join(p.Dir, "jobs") }
 
@@ -72,13 +83,25 @@ func (p *Project) ClusterDir(name string) string { return pipeline.ClusterDir(p.
 func (p *Project) NewPlanner() *planner.Planner {
 	// Peek, not Get: plans run often and must not re-hash every cached
 	// wheel; apply verifies the digest before it stages a wheel.
-	return planner.New(p.Dir, func(fp string) (string, bool) {
+	pl := planner.New(p.Dir, func(fp string) (string, bool) {
 		path, _, ok, _ := p.Cache.Peek(fp)
 		if !ok {
 			return "", false
 		}
 		return filepath.Base(path), true
 	})
+	pl.WheelRequires = func(fp string) []string {
+		path, _, ok, _ := p.Cache.Peek(fp)
+		if !ok {
+			return nil
+		}
+		info, err := wheelbuild.InspectWheel(path)
+		if err != nil {
+			return nil // apply verifies the wheel and says what is wrong
+		}
+		return info.RequiresDist
+	}
+	return pl
 }
 
 // Connector returns a Connector for this workspace's clusters. With start

@@ -137,7 +137,7 @@ func (p *project) apply() string {
 		p.t.Fatal(err)
 	}
 	defer s.Close()
-	plan, err := s.Plan(context.Background(), ws.NewPlanner(), nil)
+	plan, err := s.Plan(context.Background(), ws.NewPlanner(), PlanOptions{})
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func Replace(path string, data []byte) error {
 // copied, without holding it in memory).
 func WriteFrom(path string, r io.Reader, opts Options) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")

@@ -37,13 +37,20 @@ type Server struct {
 	// OnRequest runs first for every request, with the lock held (fault
 	// injection).
 	OnRequest func(r *http.Request)
+	// RayVersion is the Ray version /api/version answers (2.60.0 when
+	// empty).
+	RayVersion string
+	// Requests counts the requests served, by "METHOD /path".
+	Requests map[string]int
+
+	restarted bool // jobs not submitted since Restart are unknown
 
 	srv *httptest.Server
 }
 
 // Start serves a fake Jobs API on the loopback interface until Close.
 func Start() *Server {
-	f := &Server{Packages: map[string][]byte{}, Statuses: map[string]string{}}
+	f := &Server{Packages: map[string][]byte{}, Statuses: map[string]string{}, Requests: map[string]int{}}
 	f.srv = httptest.NewServer(f)
 	f.URL = f.srv.URL
 	return f
@@ -61,6 +68,29 @@ func (f *Server) SetStatus(id, status string) {
 		return
 	}
 	f.Statuses[id] = status
+}
+
+// Restart forgets every job and package, as a restarted Ray head does:
+// the jobs submitted before are answered 404.
+func (f *Server) Restart() {
+	f.Lock()
+	defer f.Unlock()
+	f.restarted = true
+	f.Submitted, f.Packages, f.Statuses = nil, map[string][]byte{}, map[string]string{}
+}
+
+// known reports whether the head knows a job: any job until Restart, then
+// only those submitted since.
+func (f *Server) known(id string) bool {
+	if !f.restarted {
+		return true
+	}
+	for _, s := range f.Submitted {
+		if s["submission_id"] == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Server) status(id string) string {
@@ -81,9 +111,14 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.OnRequest(r)
 	}
 	path := r.URL.Path
+	f.Requests[r.Method+" "+path]++
 	switch {
 	case path == "/api/version":
-		io.WriteString(w, `{"version":"4","ray_version":"2.60.0"}`)
+		v := f.RayVersion
+		if v == "" {
+			v = "2.60.0"
+		}
+		json.NewEncoder(w).Encode(map[string]string{"version": "4", "ray_version": v})
 	case strings.HasPrefix(path, "/api/packages/gcs/"):
 		name := strings.TrimPrefix(path, "/api/packages/gcs/")
 		if r.Method == http.MethodPut {
@@ -111,6 +146,10 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]bool{"stopped": running})
 	case strings.HasPrefix(path, "/api/jobs/"):
 		id := strings.TrimPrefix(path, "/api/jobs/")
+		if !f.known(id) {
+			http.Error(w, "Job "+id+" does not exist", http.StatusNotFound)
+			return
+		}
 		json.NewEncoder(w).Encode(map[string]string{"submission_id": id, "status": f.status(id)})
 	default:
 		http.NotFound(w, r)

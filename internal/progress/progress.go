@@ -37,19 +37,21 @@ type Event struct {
 
 // Event types.
 const (
-	EventBuildStart  = "build_start"
-	EventBuildDone   = "build_done"
-	EventBuildFailed = "build_failed"
-	EventCached      = "wheel_cached"
-	EventCluster     = "cluster"
-	EventStaged      = "staged"
-	EventUpload      = "upload"
-	EventSubmit      = "submit"
-	EventSkipped     = "job_skipped"
-	EventJobStatus   = "job_status"
-	EventLog         = "log"
-	EventWarning     = "warning"
-	EventOnChange    = "on_change" // watch applied an operation's on_change
+	EventBuildStart     = "build_start"
+	EventBuildDone      = "build_done"
+	EventBuildFailed    = "build_failed"
+	EventCached         = "wheel_cached"
+	EventBuildCancelled = "build_cancelled" // no cluster to submit to could be reached
+	EventCluster        = "cluster"
+	EventClusterFailed  = "cluster_failed" // a cluster could not be reached; Error says why
+	EventStaged         = "staged"
+	EventUpload         = "upload"
+	EventSubmit         = "submit"
+	EventSkipped        = "job_skipped"
+	EventJobStatus      = "job_status"
+	EventLog            = "log"
+	EventWarning        = "warning"
+	EventOnChange       = "on_change" // watch applied an operation's on_change
 )
 
 // Warning is an event for a problem that does not stop the run.

@@ -79,10 +79,10 @@ var lockWaiting = func(h *Holder) {}
 // blocks the next one. Unlock releases it; calling Unlock again is a no-op.
 func Lock(ctx context.Context, path string, timeout time.Duration, command string) (unlock func() error, err error) {
 	lockFile := LockPath(path)
-	if err := os.MkdirAll(filepath.Dir(lockFile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(lockFile), 0o700); err != nil {
 		return nil, fmt.Errorf("creating state directory: %w", err)
 	}
-	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)
 	}

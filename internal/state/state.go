@@ -89,6 +89,9 @@ type OperationState struct {
 	Address string `json:"address"`
 	// Status is the last Ray job status seen (PENDING, RUNNING, ...).
 	Status string `json:"status,omitempty"`
+	// RayVersion is the cluster's Ray version when the job was submitted.
+	// Optional: older states lack it.
+	RayVersion string `json:"ray_version,omitempty"`
 }
 
 // New returns a fresh, empty state with a new lineage and serial 0.
