@@ -164,8 +164,10 @@ type Lab struct {
 	MySQLPasswordFile string `json:"mysql_password_file"`
 	// CAFile is the CA that signed the route's certificate (ca_file).
 	CAFile string `json:"ca_file"`
-	// RouteURL is the HTTPS route to the Jobs API.
+	// RouteURL is the HTTPS route to the Jobs API; RouteLog has one line
+	// per request through it (method, path, status; no headers).
 	RouteURL string `json:"route_url"`
+	RouteLog string `json:"route_log"`
 	// OC and Kubectl are the stand-in port-forward commands.
 	OC            string        `json:"oc"`
 	Kubectl       string        `json:"kubectl"`

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -97,7 +96,10 @@ func startLab(dir string) (*raylab.Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("%w: go not on PATH", raylab.ErrMissing)
+	}
 	adopipeBin = filepath.Join(dir, "adopipe")
 	raylabBin = filepath.Join(dir, "raylab")
 	labmysql := filepath.Join(dir, "labmysql")
