@@ -66,25 +66,8 @@ func (v *applyView) event(e progress.Event) {
 	defer v.mu.Unlock()
 	w := v.a.stdout
 	secs := e.Elapsed.Seconds()
-	if v.live != nil {
-		switch e.Type {
-		case progress.EventBuildStart:
-			v.live.Update(e.Name, "building", false)
-			return
-		case progress.EventBuildDone:
-			v.live.Update(e.Name, "built "+e.Wheel, true)
-			return
-		case progress.EventBuildCancelled:
-			v.live.Update(e.Name, "cancelled", true)
-			return
-		case progress.EventBuildFailed:
-			v.live.Update(e.Name, "FAILED", true)
-			v.live.Finish()
-			fmt.Fprintf(w, "wheel %s: %s\n", e.Name, e.Error)
-			return
-		default:
-			v.live.Finish()
-		}
+	if v.live != nil && v.live.ShowBuild(e) {
+		return
 	}
 	switch e.Type {
 	case progress.EventBuildStart:

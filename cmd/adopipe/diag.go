@@ -27,12 +27,11 @@ func (a *app) printDiags(diags hcl.Diagnostics, files map[string]*hcl.File) {
 
 // printError renders a plain error (one that has no source position).
 func (a *app) printError(err error) {
-	_, color := a.terminal(a.stderr)
-	if color {
-		fmt.Fprintf(a.stderr, "\x1b[1;31mError:\x1b[0m %s\n", err)
-		return
+	label := "Error:"
+	if _, color := a.terminal(a.stderr); color {
+		label = "\x1b[1;31mError:\x1b[0m"
 	}
-	fmt.Fprintf(a.stderr, "Error: %s\n", err)
+	fmt.Fprintf(a.stderr, "%s %s\n", label, err)
 }
 
 // terminal reports the width to wrap at and whether to use colour for w.

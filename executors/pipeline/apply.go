@@ -82,6 +82,17 @@ type JobSummary struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// SubmittedIDs are the ids of the jobs this apply submitted, in order.
+func (o *Outcome) SubmittedIDs() []string {
+	var ids []string
+	for _, j := range o.Jobs {
+		if j.Submitted {
+			ids = append(ids, j.JobID)
+		}
+	}
+	return ids
+}
+
 // Summary reports the outcome for apply --json.
 func (o *Outcome) Summary() Summary {
 	s := Summary{Built: o.Built, Cached: o.Cached, Submitted: o.Submitted, AlreadySubmitted: o.AlreadySubmitted, Failed: o.Fail, Jobs: []JobSummary{}}

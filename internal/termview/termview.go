@@ -54,19 +54,21 @@ func (l *Live) Update(name, state string, done bool) {
 	}
 	if l.ticker == nil {
 		l.ticker, l.stop = time.NewTicker(250*time.Millisecond), make(chan struct{})
-		go l.tick()
+		go l.tick(l.ticker, l.stop)
 	}
 	l.draw()
 }
 
-func (l *Live) tick() {
+// tick redraws until stop closes. It takes the ticker and the channel as
+// arguments: Finish clears the fields (under mu) while tick may be reading.
+func (l *Live) tick(ticker *time.Ticker, stop chan struct{}) {
 	for {
 		select {
-		case <-l.ticker.C:
+		case <-ticker.C:
 			l.mu.Lock()
 			l.draw()
 			l.mu.Unlock()
-		case <-l.stop:
+		case <-stop:
 			return
 		}
 	}
