@@ -113,20 +113,13 @@ func startLab(dir string) (*raylab.Lab, error) {
 			return nil, fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
-	hide := []string{root}
-	if checkout := filepath.Dir(venv); fileExists(filepath.Join(checkout, "go.mod")) {
-		hide = append(hide, checkout) // the .venv is another checkout's
-	}
-	if ado, err := filepath.EvalSymlinks(filepath.Join(root, ".cache", "ado-checkout")); err == nil {
-		hide = append(hide, ado)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return raylab.Start(ctx, raylab.Options{
 		RaylabBin:         raylabBin,
 		LabMySQLBin:       labmysql,
 		Venv:              venv,
-		Hide:              hide,
+		Hide:              raylab.CheckoutPaths(root, venv),
 		Workers:           1,
 		WorkerCPUs:        2,
 		ObjectStoreMemory: 256 << 20,
@@ -151,11 +144,6 @@ func needLab(t *testing.T) *raylab.Lab {
 		t.Fatal("the lab did not start (the first failing test says why)")
 	}
 	return lab
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 func userTokenPath() string {
