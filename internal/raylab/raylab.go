@@ -131,6 +131,23 @@ func (o *Options) hidden() []string {
 	return h
 }
 
+// CheckoutPaths lists what of an adopipe checkout at root to hide from
+// the cluster: the checkout, the ado checkout in it (.cache/ado-checkout,
+// often a symlink elsewhere) and, when the venv (resolved) lives in
+// another checkout, that checkout.
+func CheckoutPaths(root, venv string) []string {
+	hide := []string{root}
+	if ado, err := filepath.EvalSymlinks(filepath.Join(root, ".cache", "ado-checkout")); err == nil {
+		hide = append(hide, ado)
+	}
+	if other := filepath.Dir(venv); other != root {
+		if _, err := os.Stat(filepath.Join(other, "go.mod")); err == nil {
+			hide = append(hide, other)
+		}
+	}
+	return hide
+}
+
 // venvKeep lists what must stay visible for the venv to run: the venv
 // and the Python installation it was made from (pyvenv.cfg's home, e.g.
 // a pyenv install under the hidden HOME).
