@@ -442,6 +442,11 @@ func find(ctx context.Context, stateDir string) (*Cluster, error) {
 		return nil, err // e.g. an unreadable RAY_AUTH_TOKEN_PATH: not the head's fault
 	}
 	v, err := serving(ctx, rc, r.TempDir)
+	if _, denied := errors.AsType[*rayjobs.AuthError](err); denied {
+		// It runs and answers, but not to this token: say that, rather
+		// than "not running" (and another head started beside it).
+		return nil, fmt.Errorf("the local Ray head at %s runs but refuses this request: %w", r.Address, err)
+	}
 	if err != nil {
 		// Alive but not answering: leave the record so Stop can still
 		// reach the process; report no usable cluster.

@@ -6,6 +6,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -183,8 +184,12 @@ func (cn *Connector) open(ctx context.Context, c *manifest.Cluster) (*Connection
 // localHead reuses the head recorded for this cluster while it runs, and
 // starts one otherwise.
 func (cn *Connector) localHead(ctx context.Context, c *manifest.Cluster, dir string) (*localcluster.Cluster, error) {
-	if lc, err := localcluster.Find(dir); err == nil {
+	lc, err := localcluster.Find(dir)
+	if err == nil {
 		return lc, nil
+	}
+	if !errors.Is(err, localcluster.ErrNoCluster) {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	if cn.NoStart {
 		return nil, fmt.Errorf("cluster %s: the local Ray head is not running (adopipe apply starts it)", c.Name)
@@ -198,7 +203,7 @@ func (cn *Connector) localHead(ctx context.Context, c *manifest.Cluster, dir str
 	for k, v := range c.Local.Resources {
 		res[k] = v
 	}
-	lc, err := localcluster.Start(ctx, localcluster.Options{
+	lc, err = localcluster.Start(ctx, localcluster.Options{
 		RayBin:    cn.RayBin,
 		StateDir:  dir,
 		NumCPUs:   int(c.Local.NumCPUs),

@@ -12,13 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -75,8 +73,11 @@ type Client struct {
 	address string // normalized, without trailing slash
 	headers http.Header
 	secrets []string
-	hc      *http.Client
-	cfg     Config
+	// authFrom says where the Authorization header comes from, or why
+	// none is sent (see credentials).
+	authFrom string
+	hc       *http.Client
+	cfg      Config
 }
 
 // New checks the configuration and builds a client. It does not contact the
@@ -127,23 +128,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("a browser User-Agent makes Ray refuse job submission; use another")
 	}
 
-	c := &Client{base: u, address: addr, cfg: cfg, headers: http.Header{}}
-	for k, v := range cfg.Headers {
-		c.headers.Set(k, v)
-		if v != "" {
-			c.secrets = append(c.secrets, v)
-		}
+	cr, err := loadCredentials(cfg.Headers)
+	if err != nil {
+		return nil, err
 	}
-	if c.headers.Get("Authorization") == "" {
-		tok, err := authToken()
-		if err != nil {
-			return nil, err
-		}
-		if tok != "" {
-			c.headers.Set("Authorization", "Bearer "+tok)
-			c.secrets = append(c.secrets, tok)
-		}
-	}
+	c := &Client{base: u, address: addr, cfg: cfg, headers: cr.headers, secrets: cr.secrets, authFrom: cr.authFrom}
 	c.headers.Set("User-Agent", cfg.UserAgent)
 
 	rt := cfg.Transport
@@ -182,36 +171,6 @@ func moduleVersion() string {
 	return "dev"
 }
 
-// authToken finds Ray's token the way Ray's own loader does: RAY_AUTH_TOKEN,
-// else the file named by RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token (used
-// only when readable: most users have none). A RAY_AUTH_TOKEN_PATH that
-// cannot be read is an error naming it, not a silent fall-through to no
-// token and a confusing 401 later. Every client adopipe makes, the local
-// head's probe included, finds its token here.
-func authToken() (string, error) {
-	if t := strings.TrimSpace(os.Getenv("RAY_AUTH_TOKEN")); t != "" {
-		return t, nil
-	}
-	if p := os.Getenv("RAY_AUTH_TOKEN_PATH"); p != "" {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			var reason error = err
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				reason = pe.Err
-			}
-			return "", fmt.Errorf("RAY_AUTH_TOKEN_PATH is %s, which cannot be read (%v): point it at the cluster's token file, or unset it", p, reason)
-		}
-		return strings.TrimSpace(string(data)), nil
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		if data, err := os.ReadFile(filepath.Join(home, ".ray", "auth_token")); err == nil {
-			return strings.TrimSpace(string(data)), nil
-		}
-	}
-	return "", nil
-}
-
 // UnreachableError means no HTTP exchange happened: the address refused the
 // connection, did not resolve, or the dial timed out. Callers may add what
 // they know (e.g. the state of a port-forward).
@@ -225,20 +184,6 @@ func (e *UnreachableError) Error() string {
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
-
-// AuthError is a 401 or 403 answer.
-type AuthError struct {
-	Status int
-	Body   string
-}
-
-func (e *AuthError) Error() string {
-	what := "needs authentication"
-	if e.Status == http.StatusForbidden {
-		what = "rejected the authentication token"
-	}
-	return fmt.Sprintf("Ray %s (HTTP %d: %s): set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to the cluster's token, or configure an Authorization header", what, e.Status, e.Body)
-}
 
 // ErrNotFound matches (errors.Is) a 404 answer.
 var ErrNotFound = errors.New("not found")
@@ -439,7 +384,7 @@ func (c *Client) check(r request, resp *response) error {
 	}
 	body := c.redact(trimBody(resp.body))
 	if resp.status == http.StatusUnauthorized || resp.status == http.StatusForbidden {
-		return &AuthError{Status: resp.status, Body: body}
+		return &AuthError{Status: resp.status, Body: body, AuthFrom: c.authFrom}
 	}
 	return &HTTPError{Method: r.method, Path: r.path, Status: resp.status, Body: body}
 }

@@ -23,6 +23,10 @@ func clearAuthEnv(t *testing.T) {
 	os.Unsetenv("RAY_AUTH_TOKEN")
 	t.Setenv("RAY_AUTH_TOKEN_PATH", "")
 	os.Unsetenv("RAY_AUTH_TOKEN_PATH")
+	t.Setenv("RAY_AUTH_MODE", "")
+	os.Unsetenv("RAY_AUTH_MODE")
+	t.Setenv("RAY_JOB_HEADERS", "")
+	os.Unsetenv("RAY_JOB_HEADERS")
 	t.Setenv("HOME", t.TempDir())
 }
 

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -114,7 +115,17 @@ func (p *Project) LocalClusters(names []string) ([]string, error) {
 // by its process group, and returns its pid; localcluster.ErrNoCluster
 // when none runs.
 func (p *Project) StopLocalHead(ctx context.Context, name string) (int, error) {
-	lc, err := localcluster.Find(p.ClusterDir(name))
+	dir := p.ClusterDir(name)
+	lc, err := localcluster.Find(dir)
+	if err != nil && !errors.Is(err, localcluster.ErrNoCluster) {
+		// It runs but does not answer this adopipe (a token it refuses):
+		// stop it all the same, by its recorded process group.
+		if r, rerr := localcluster.ReadRecord(dir); rerr == nil {
+			if a, aerr := localcluster.Attach(dir, *r); aerr == nil {
+				lc, err = a, nil
+			}
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
