@@ -11,7 +11,8 @@ import (
 type Build struct {
 	// Python is the interpreter that runs the build frontend.
 	Python string
-	// Frontend is "build" (python -m build) or "uv" (uv build).
+	// Frontend is "build" (python -m build), "uv" (uv build), or "" (the
+	// default): uv when the build python's directory has one, else build.
 	Frontend string
 	// Isolation off passes --no-isolation, for machines without an index.
 	Isolation bool
@@ -20,7 +21,7 @@ type Build struct {
 }
 
 func defaultBuild() Build {
-	return Build{Python: "python3", Frontend: "build", Isolation: true, Timeout: 15 * time.Minute}
+	return Build{Python: "python3", Isolation: true, Timeout: 15 * time.Minute}
 }
 
 var buildSchema = &hcl.BodySchema{

@@ -37,7 +37,7 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(p, src, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cfg, diags := NewParser().WithEnviron([]string{}).Load(p, LoadOptions{})
+		cfg, diags := NewParser().Load(p, LoadOptions{Environ: []string{}})
 		if !diags.HasErrors() && cfg == nil {
 			t.Fatal("no config and no error")
 		}

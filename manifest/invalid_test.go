@@ -27,7 +27,7 @@ func TestInvalidFiles(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatalf("%s has no # ERROR: marker", file)
 			}
-			_, diags := NewParser().WithEnviron([]string{}).Load(file, LoadOptions{})
+			_, diags := NewParser().Load(file, LoadOptions{Environ: []string{}})
 			got := map[int][]*hcl.Diagnostic{}
 			for _, d := range diags {
 				if d.Severity != hcl.DiagError {

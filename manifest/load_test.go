@@ -75,7 +75,7 @@ func validTree(t *testing.T, manifest string) string {
 
 func TestLoadValid(t *testing.T) {
 	dir := validTree(t, validManifest)
-	cfg, diags := NewParser().WithEnviron([]string{"ADOPIPE_VAR_namespace=from-env"}).Load(filepath.Join(dir, "ado.hcl"), LoadOptions{
+	cfg, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{"ADOPIPE_VAR_namespace=from-env"},
 		Vars: []VarSource{{Assignment: "team=blue"}},
 	})
 	if diags.HasErrors() {
@@ -139,7 +139,7 @@ func TestVariablePrecedence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, diags := NewParser().WithEnviron(append([]string{}, c.environ...)).Load(file, LoadOptions{Vars: c.vars})
+			cfg, diags := NewParser().Load(file, LoadOptions{Environ: append([]string{}, c.environ...), Vars: c.vars})
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
@@ -152,7 +152,7 @@ func TestVariablePrecedence(t *testing.T) {
 
 func TestUndeclaredVarFlag(t *testing.T) {
 	dir := writeTree(t, map[string]string{"ado.hcl": `cluster "c" { address = "http://h:1" }`})
-	_, diags := NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Vars: []VarSource{{Assignment: "nope=1"}}})
+	_, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{}, Vars: []VarSource{{Assignment: "nope=1"}}})
 	if !diags.HasErrors() || diags[0].Summary != "Value for undeclared variable" {
 		t.Fatalf("diags = %v", diags)
 	}
@@ -168,7 +168,7 @@ func TestJSONForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, diags := NewParser().WithEnviron([]string{}).Load(file, LoadOptions{})
+	cfg, diags := NewParser().Load(file, LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -189,7 +189,7 @@ operation "op" {
 		"c.yaml": "project: p\nmetadataStore:\n  scheme: sqlite\n  path: p.db\n",
 		"o.yaml": "spaces: []\n",
 	})
-	_, diags := NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), LoadOptions{})
+	_, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -212,7 +212,7 @@ operation "free" {
   operation = "operation.yaml"
   pin_ray   = false
 }`)
-	cfg, diags := NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), LoadOptions{})
+	cfg, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

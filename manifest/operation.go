@@ -54,6 +54,9 @@ type Resources struct {
 	NumGPUs float64
 	Memory  float64 // bytes
 	Custom  map[string]float64
+	// LabelSelector is Ray's entrypoint_label_selector: node labels the
+	// entrypoint must run on (Ray 2.49 and later).
+	LabelSelector map[string]string
 }
 
 // On-change policies: what watch does when an operation's inputs change.
@@ -104,7 +107,7 @@ var operationSchema = &hcl.BodySchema{
 }
 
 var resourcesSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "num_cpus"}, {Name: "num_gpus"}, {Name: "memory"}, {Name: "custom"}},
+	Attributes: []hcl.AttributeSchema{{Name: "num_cpus"}, {Name: "num_gpus"}, {Name: "memory"}, {Name: "custom"}, {Name: "label_selector"}},
 }
 
 func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Operation, hcl.Diagnostics) {
@@ -217,6 +220,11 @@ func decodeResources(block *hcl.Block, ctx *hcl.EvalContext) (Resources, hcl.Dia
 		m, d := decodeNumberMap(attr, ctx)
 		diags = append(diags, d...)
 		r.Custom = m
+	}
+	if attr, ok := content.Attributes["label_selector"]; ok {
+		m, d := decodeStringMap(attr, ctx, "label_selector", false)
+		diags = append(diags, d...)
+		r.LabelSelector = m.Plain()
 	}
 	return r, diags
 }

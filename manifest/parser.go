@@ -20,13 +20,6 @@ type Parser struct {
 // NewParser returns a Parser reading the process environment.
 func NewParser() *Parser { return &Parser{p: hclparse.NewParser()} }
 
-// WithEnviron makes env() and ADOPIPE_VAR_ read environ instead of the
-// process environment; tests use it to stay hermetic.
-func (p *Parser) WithEnviron(environ []string) *Parser {
-	p.environ = append([]string{}, environ...)
-	return p
-}
-
 // Files returns every file the parser has read, keyed by the name used in
 // diagnostics; hcl.NewDiagnosticTextWriter takes it for snippets.
 func (p *Parser) Files() map[string]*hcl.File { return p.p.Files() }
@@ -34,6 +27,10 @@ func (p *Parser) Files() map[string]*hcl.File { return p.p.Files() }
 // LoadOptions are the outside inputs of a manifest.
 type LoadOptions struct {
 	Vars []VarSource
+	// Environ, when not nil, is what env() and ADOPIPE_VAR_* read instead
+	// of the process environment; tests give an empty one to stay
+	// hermetic.
+	Environ []string
 }
 
 // FindFile returns the manifest file to read in dir: ado.hcl, or its JSON
@@ -59,6 +56,9 @@ func FindFile(dir string) (string, error) {
 // returned whenever it could be built, even alongside warnings; callers
 // must check diags.HasErrors().
 func (p *Parser) Load(path string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	if opts.Environ != nil {
+		p.environ = append([]string{}, opts.Environ...)
+	}
 	f, diags := p.parseFile(path)
 	if diags.HasErrors() {
 		return nil, diags

@@ -8,7 +8,7 @@ import (
 
 func TestSensitiveValues(t *testing.T) {
 	dir := validTree(t, validManifest)
-	cfg, diags := NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), LoadOptions{
+	cfg, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{},
 		Vars: []VarSource{{Assignment: "team=blue"}},
 	})
 	if diags.HasErrors() {

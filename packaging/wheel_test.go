@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	adopipebuild "github.com/adopipe/adopipe/internal/buildinfo"
+	"github.com/adopipe/adopipe/internal/buildinfo/pep440"
 	"github.com/adopipe/adopipe/internal/disttest"
 	"github.com/adopipe/adopipe/internal/raytest"
 )
@@ -206,7 +207,7 @@ func checkWheel(t *testing.T, path string, meta map[string]string, readme, licen
 		t.Errorf("%s: %s for %s with CGO_ENABLED=%q, want cmd/adopipe for %s with CGO_ENABLED=0",
 			binName, bi.Path, info.Platform, settings["CGO_ENABLED"], goos)
 	}
-	if pv, err := adopipebuild.PythonVersion(info.Version); err != nil || pv != version {
+	if pv, err := pep440.PythonVersion(info.Version); err != nil || pv != version {
 		t.Errorf("%s is stamped %s (PEP 440 %q, %v): the wheel says %s", binName, info.Version, pv, err, version)
 	}
 	return goos

@@ -66,7 +66,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) plan(ops ...string) *Plan {
 	f.t.Helper()
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		f.t.Fatal(diags)
 	}
@@ -190,7 +190,7 @@ func TestPlanSelectsOperations(t *testing.T) {
 	if got := actions(f.plan("solo")); got != "+beta +solo" {
 		t.Fatalf("plan solo = %q", got)
 	}
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	_, err := New(t.TempDir(), nil).Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"nope"}})
 	if err == nil || !strings.Contains(err.Error(), `no operation "nope"`) || !strings.Contains(err.Error(), "op, solo") {
 		t.Fatalf("err = %v", err)
@@ -201,7 +201,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	f := newFixture(t)
 	p := f.plan("op")
 	f.apply(p)
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ operation "op" {
 // writes nothing: no state, no caches.
 func TestPlanInterruptedWhileFingerprinting(t *testing.T) {
 	f := newFixture(t)
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -285,7 +285,7 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	f := newFixture(t)
 	p := f.plan("solo")
 	f.apply(p)
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	lost := map[string]JobRefresh{"solo": {Lost: true, Reason: "its local Ray head stopped"}}
 	again, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
 		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: lost})
@@ -316,7 +316,7 @@ func TestPlanReplace(t *testing.T) {
 		t.Fatalf("job step = %+v\nwant reason %q", j, want)
 	}
 
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	replace := func(ops ...string) (*Plan, error) {
 		return New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
 			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: ops, Replace: []string{"solo"}})
@@ -403,7 +403,7 @@ func TestPlanUsesTheRefresh(t *testing.T) {
 	rec := f.st.Operations["solo"]
 	rec.Status = "RUNNING"
 	f.st.Operations["solo"] = rec
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	plan := func(r JobRefresh) JobStep {
 		p, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
 			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: map[string]JobRefresh{"solo": r}})

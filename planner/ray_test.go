@@ -63,7 +63,7 @@ operation "pinned" {
   pin_ray   = true
 }
 `)
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -97,10 +97,11 @@ const (
 
 // Resources are reserved for the job's entrypoint.
 type Resources struct {
-	NumCPUs float64            `json:"num_cpus,omitempty"`
-	NumGPUs float64            `json:"num_gpus,omitempty"`
-	Memory  float64            `json:"memory,omitempty"` // bytes
-	Custom  map[string]float64 `json:"custom,omitempty"`
+	NumCPUs       float64            `json:"num_cpus,omitempty"`
+	NumGPUs       float64            `json:"num_gpus,omitempty"`
+	Memory        float64            `json:"memory,omitempty"` // bytes
+	Custom        map[string]float64 `json:"custom,omitempty"`
+	LabelSelector map[string]string  `json:"label_selector,omitempty"`
 }
 
 // RuntimeEnvChoice is the manifest's runtime_env for a job. Its zero value

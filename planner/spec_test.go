@@ -147,7 +147,7 @@ func mutate(v reflect.Value) {
 // secret, and names the staged files' roles for the executors.
 func TestBuildSpecFromManifest(t *testing.T) {
 	f := newFixture(t)
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -180,7 +180,7 @@ func TestBuildSpecFromManifest(t *testing.T) {
 
 func TestWatchPaths(t *testing.T) {
 	f := newFixture(t)
-	cfg, _ := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	trees, files := WatchPaths(cfg, []string{"solo", "nope"}, []string{filepath.Join(f.dir, "vars.hcl")})
 	if len(trees) != 1 || trees[0].Dir != filepath.Join(f.dir, "beta") {
 		t.Errorf("trees = %+v", trees)

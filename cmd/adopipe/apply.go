@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
-	"github.com/adopipe/adopipe/planner"
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // exitStopped is apply --follow's status when a job was stopped.
@@ -62,7 +61,7 @@ With --follow it streams the jobs' logs and exits with their result:
 func (a *app) runApply(parent context.Context, args []string, af applyFlags) error {
 	ctx, stop := interrupt.Context(parent, a.stderr)
 	defer stop()
-	ops, planFile, err := splitPlanFile(args)
+	ops, planFile, err := workspace.SplitPlanFile(args)
 	if err != nil {
 		return err
 	}
@@ -78,16 +77,11 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 	if planFile != "" && len(af.pf.replace) > 0 {
 		return fmt.Errorf("%s is a saved plan: it already says what to replace; drop --replace", planFile)
 	}
-	var plan *planner.Plan
 	connector := p.Connector(true)
 	defer connector.Close()
 	po := af.pf.options(ops)
 	po.Connector = connector
-	if planFile != "" {
-		plan, err = s.PlanSaved(ctx, p.NewPlanner(), planFile, po)
-	} else {
-		plan, err = s.Plan(ctx, p.NewPlanner(), po)
-	}
+	plan, err := s.PlanOrSaved(ctx, p.NewPlanner(), planFile, po)
 	if err != nil {
 		return err
 	}
@@ -123,45 +117,17 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 	return nil
 }
 
-// splitPlanFile separates operation names from a saved plan file argument:
-// an argument naming an existing file is a plan file, as in Terraform.
-func splitPlanFile(args []string) (ops []string, planFile string, err error) {
-	for _, arg := range args {
-		if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
-			if planFile != "" {
-				return nil, "", fmt.Errorf("more than one plan file given: %s and %s", planFile, arg)
-			}
-			planFile = arg
-			continue
-		}
-		ops = append(ops, arg)
-	}
-	if planFile != "" && len(ops) > 0 {
-		return nil, "", fmt.Errorf("a saved plan already selects its operations; drop %s or the plan file", strings.Join(ops, ", "))
-	}
-	return ops, planFile, nil
-}
-
 // confirm asks on a terminal, like Terraform; without one it refuses, so
 // a script never applies by accident.
 func (a *app) confirm() error {
-	f, ok := a.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !termview.IsTerminal(a.stdin) {
 		return fmt.Errorf("standard input is not a terminal, so apply cannot ask for confirmation; review the plan and pass --auto-approve")
 	}
 	fmt.Fprint(a.stdout, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	line, _ := bufio.NewReader(f).ReadString('\n')
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
 		fmt.Fprintln(a.stdout, "\nApply cancelled.")
 		return exitCodeError{exitError}
 	}
 	return nil
-}
-
-// jobLogPrefix labels log lines when several jobs are followed at once.
-func jobLogPrefix(n int, op string) string {
-	if n <= 1 {
-		return ""
-	}
-	return op + " | "
 }

@@ -24,13 +24,17 @@ type applyView struct {
 
 func (a *app) newApplyView(asJSON bool) *applyView {
 	v := &applyView{a: a, asJSON: asJSON, enc: json.NewEncoder(a.stdout)}
-	if !asJSON && a.isTerminal(a.stdout) {
+	if !asJSON && termview.IsTerminal(a.stdout) {
 		v.live = termview.NewLive(a.stdout, &v.mu, "wheel ")
 	}
 	return v
 }
 
-func (v *applyView) json(kind string, fields map[string]any) {
+// json writes one event line: payload's fields, its type and the time.
+func (v *applyView) json(kind string, payload any) {
+	var fields map[string]any
+	b, _ := json.Marshal(payload) // events and plans always marshal
+	_ = json.Unmarshal(b, &fields)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	fields["type"] = kind
@@ -48,10 +52,7 @@ func (v *applyView) plan(p *planner.Plan) {
 
 func (v *applyView) event(e progress.Event) {
 	if v.asJSON {
-		b, _ := json.Marshal(e)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		v.json(e.Type, m)
+		v.json(e.Type, e)
 		return
 	}
 	switch e.Type {
@@ -65,25 +66,8 @@ func (v *applyView) event(e progress.Event) {
 	defer v.mu.Unlock()
 	w := v.a.stdout
 	secs := e.Elapsed.Seconds()
-	if v.live != nil {
-		switch e.Type {
-		case progress.EventBuildStart:
-			v.live.Update(e.Name, "building", false)
-			return
-		case progress.EventBuildDone:
-			v.live.Update(e.Name, "built "+e.Wheel, true)
-			return
-		case progress.EventBuildCancelled:
-			v.live.Update(e.Name, "cancelled", true)
-			return
-		case progress.EventBuildFailed:
-			v.live.Update(e.Name, "FAILED", true)
-			v.live.Finish()
-			fmt.Fprintf(w, "wheel %s: %s\n", e.Name, e.Error)
-			return
-		default:
-			v.live.Finish()
-		}
+	if v.live != nil && v.live.ShowBuild(e) {
+		return
 	}
 	switch e.Type {
 	case progress.EventBuildStart:
@@ -121,18 +105,7 @@ func (v *applyView) done() {
 func (v *applyView) outcome(o *pipeline.Outcome) {
 	v.done()
 	if v.asJSON {
-		jobs := []map[string]any{}
-		for _, j := range o.Jobs {
-			m := map[string]any{"operation": j.Operation, "job_id": j.JobID, "submitted": j.Submitted, "dashboard": j.DashboardURL()}
-			if j.Err != nil {
-				m["error"] = j.Err.Error()
-			}
-			jobs = append(jobs, m)
-		}
-		v.json("summary", map[string]any{
-			"built": o.Built, "cached": o.Cached, "submitted": o.Submitted,
-			"already_submitted": o.AlreadySubmitted, "failed": o.Fail, "jobs": jobs,
-		})
+		v.json("summary", o.Summary())
 		return
 	}
 	w := v.a.stdout

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"golang.org/x/term"
 
 	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/termview"
 )
 
 // This file is the one place that renders diagnostics and errors.
@@ -27,32 +27,17 @@ func (a *app) printDiags(diags hcl.Diagnostics, files map[string]*hcl.File) {
 
 // printError renders a plain error (one that has no source position).
 func (a *app) printError(err error) {
-	_, color := a.terminal(a.stderr)
-	if color {
-		fmt.Fprintf(a.stderr, "\x1b[1;31mError:\x1b[0m %s\n", err)
-		return
+	label := "Error:"
+	if _, color := a.terminal(a.stderr); color {
+		label = "\x1b[1;31mError:\x1b[0m"
 	}
-	fmt.Fprintf(a.stderr, "Error: %s\n", err)
-}
-
-// isTerminal reports whether w is a terminal, colour settings aside.
-func (a *app) isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	fmt.Fprintf(a.stderr, "%s %s\n", label, err)
 }
 
 // terminal reports the width to wrap at and whether to use colour for w.
 func (a *app) terminal(w io.Writer) (uint, bool) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return 0, false
-	}
-	width, _, err := term.GetSize(int(f.Fd()))
-	if err != nil || width <= 0 {
-		width = 80
-	}
-	color := !a.global.noColor && os.Getenv("NO_COLOR") == ""
-	return uint(width), color
+	width, ok := termview.Width(w)
+	return uint(width), ok && !a.global.noColor && os.Getenv("NO_COLOR") == ""
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -91,7 +91,7 @@ func (a *app) runFmt(args []string, opts fmtOptions) error {
 			a.stdout.Write(diff.Diff(path, src, path, out))
 		}
 		if opts.write {
-			if err := writeFileKeepMode(path, out); err != nil {
+			if err := atomicfile.Replace(path, out); err != nil {
 				return err
 			}
 		}
@@ -103,14 +103,4 @@ func (a *app) runFmt(args []string, opts fmtOptions) error {
 		return exitCodeError{exitFormat}
 	}
 	return nil
-}
-
-// writeFileKeepMode replaces a file atomically, keeping its permissions,
-// so an interrupted fmt never leaves a half-written manifest.
-func writeFileKeepMode(path string, data []byte) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, data, atomicfile.Options{Perm: fi.Mode().Perm()})
 }

@@ -24,9 +24,13 @@ func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Con
 	var mu sync.Mutex
 	ends := s.Follow(ctx, cn, o, func(op string) io.Writer {
 		if view.asJSON {
-			return &jsonLogWriter{view: view, op: op}
+			return termview.WriterFunc(func(b []byte) { view.json("job_log", map[string]any{"name": op, "text": string(b)}) })
 		}
-		return &termview.PrefixWriter{W: a.stdout, Prefix: jobLogPrefix(n, op), Mu: &mu}
+		prefix := op + " | "
+		if n == 1 {
+			prefix = "" // one job's lines need no label
+		}
+		return &termview.PrefixWriter{W: a.stdout, Prefix: prefix, Mu: &mu}
 	})
 	code := exitOK
 	for _, e := range ends {
@@ -41,15 +45,4 @@ func (a *app) follow(ctx context.Context, s *workspace.Session, cn *pipeline.Con
 		}
 	}
 	return code
-}
-
-// jsonLogWriter turns log output into "job_log" events.
-type jsonLogWriter struct {
-	view *applyView
-	op   string
-}
-
-func (j *jsonLogWriter) Write(b []byte) (int, error) {
-	j.view.json("job_log", map[string]any{"name": j.op, "text": string(b)})
-	return len(b), nil
 }

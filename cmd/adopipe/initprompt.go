@@ -3,18 +3,16 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/adopipe/adopipe/internal/scaffold"
-	"golang.org/x/term"
+	"github.com/adopipe/adopipe/internal/termview"
 )
 
 // initAsker asks init's questions when both stdin and stderr are a
 // terminal; otherwise init must be told with flags (nil Asker).
 func (a *app) initAsker() scaffold.Asker {
-	if !a.isTerminal(a.stderr) || !a.isTerminalReader() {
+	if !termview.IsTerminal(a.stderr) || !termview.IsTerminal(a.stdin) {
 		return nil
 	}
 	in := bufio.NewReader(a.stdin)
@@ -34,48 +32,10 @@ func (a *app) initAsker() scaffold.Asker {
 				fmt.Fprintln(a.stderr)
 				return nil, errNoAnswer
 			}
-			if idx, ok := parseChoice(strings.TrimSpace(line), len(q.Options), q.Multi); ok {
+			if idx, ok := q.Parse(strings.TrimSpace(line)); ok {
 				return idx, nil
 			}
 			fmt.Fprintf(a.stderr, "%q is not one of the choices.\n", strings.TrimSpace(line))
 		}
 	}
-}
-
-// isTerminalReader reports whether stdin is a terminal.
-func (a *app) isTerminalReader() bool {
-	f, ok := a.stdin.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// parseChoice reads "2", or for several "1,3", "all" or "none", into
-// zero-based option indexes.
-func parseChoice(s string, n int, multi bool) ([]int, bool) {
-	switch {
-	case multi && s == "all":
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		return idx, true
-	case multi && s == "none":
-		return []int{}, true
-	}
-	parts := strings.Split(s, ",")
-	if len(parts) > 1 && !multi {
-		return nil, false
-	}
-	var idx []int
-	seen := map[int]bool{}
-	for _, p := range parts {
-		i, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || i < 1 || i > n {
-			return nil, false
-		}
-		if !seen[i-1] {
-			idx = append(idx, i-1)
-			seen[i-1] = true
-		}
-	}
-	return idx, true
 }

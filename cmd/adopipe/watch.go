@@ -117,12 +117,7 @@ func (a *app) watchReport(follow bool, e workspace.WatchEvent) {
 		}
 	case workspace.WatchApplied:
 		o := e.Outcome
-		var ids []string
-		for _, j := range o.Jobs {
-			if j.Submitted {
-				ids = append(ids, j.JobID)
-			}
-		}
+		ids := o.SubmittedIDs()
 		line := fmt.Sprintf("%d built, %d cached, %d submitted", o.Built, o.Cached, o.Submitted)
 		if len(ids) > 0 {
 			line += ": " + strings.Join(ids, ", ")

@@ -154,7 +154,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 
 	// A port picked free can be taken by someone else before Ray binds
-	// it; if the head dies early, try again with fresh ports.
+	// it; if the head dies early, or another Ray answers at its dashboard
+	// port, try again with fresh ports.
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
 		c, early, err := startOnce(ctx, opts)
@@ -165,7 +166,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		if !early || ctx.Err() != nil {
 			break
 		}
-		opts.logf("Ray head exited during start-up (attempt %d), retrying with fresh ports", attempt)
+		why, _, _ := strings.Cut(err.Error(), "\n") // not the log tail
+		opts.logf("Ray head failed during start-up (attempt %d: %s), retrying with fresh ports", attempt, why)
 	}
 	return nil, lastErr
 }
@@ -222,6 +224,11 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 	cmd.Dir = opts.StateDir
 	cmd.Env = append(os.Environ(),
 		"RAY_USAGE_STATS_ENABLED=0",
+		// Ray replaces --node-ip-address=127.0.0.1 with this machine's
+		// "remotely reachable" address (resolve_ip_for_localhost) and binds
+		// its GCS and client server there. A local head must stay on
+		// loopback: this is Ray's own switch for single-machine clusters.
+		"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0",
 		// On SIGTERM Ray marks the node draining and waits up to 30 s for
 		// running work (Serve's use case). Stop ends jobs itself first.
 		"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0",
@@ -269,7 +276,10 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 
 	version, err := c.waitReady(ctx, rc, opts.StartTimeout)
 	if err != nil {
-		exitedEarly := false
+		// Worth another try with fresh ports: the head exited early, or
+		// another Ray took its dashboard port.
+		var foreign *foreignHeadError
+		exitedEarly := errors.As(err, &foreign)
 		select {
 		case <-c.exited:
 			exitedEarly = true
@@ -292,8 +302,9 @@ func startOnce(ctx context.Context, opts Options) (c *Cluster, early bool, err e
 	return c, false, nil
 }
 
-// waitReady polls until /api/version and /api/jobs/ answer, the process
-// exits, ctx ends or the timeout passes.
+// waitReady polls until /api/version and /api/jobs/ answer for this head,
+// the process exits, another Ray answers at its address, ctx ends or the
+// timeout passes.
 func (c *Cluster) waitReady(ctx context.Context, rc *rayjobs.Client, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -301,9 +312,13 @@ func (c *Cluster) waitReady(ctx context.Context, rc *rayjobs.Client, timeout tim
 	defer tick.Stop()
 	var last error
 	for {
-		version, err := serving(ctx, rc)
-		if err == nil {
-			return version, nil
+		version, err := serving(ctx, rc, c.TempDir)
+		if err == nil && !c.nodeStarted() {
+			err = errors.New("`ray start` has not finished starting the node")
+		}
+		var foreign *foreignHeadError
+		if err == nil || errors.As(err, &foreign) {
+			return version, err
 		}
 		last = err
 		select {
@@ -316,6 +331,20 @@ func (c *Cluster) waitReady(ctx context.Context, rc *rayjobs.Client, timeout tim
 	}
 }
 
+// nodeStarted reports whether `ray start --block` has finished starting
+// the node: it prints blockingLine then. The dashboard answers earlier,
+// and on a loaded machine Ray may still give up on its node after that
+// ("The current node timed out during startup") and exit, so a head that
+// only answers is not yet one jobs can rely on.
+func (c *Cluster) nodeStarted() bool {
+	b, err := os.ReadFile(c.LogPath)
+	return err == nil && bytes.Contains(b, []byte(blockingLine))
+}
+
+// blockingLine is what Ray 2.x's `ray start --block` prints once the node
+// is up.
+const blockingLine = "This command will now block forever until terminated by a signal"
+
 // client is a Jobs API client of the head at address, through rayjobs
 // like every other Ray request adopipe makes (same token discovery, same
 // errors). One attempt per request, bounded short: callers poll.
@@ -323,17 +352,45 @@ func client(address string) (*rayjobs.Client, error) {
 	return rayjobs.New(rayjobs.Config{Address: address, Timeout: 5 * time.Second, Retries: -1})
 }
 
-// serving checks that the head serves /api/version and the Jobs API, and
-// returns its Ray version.
-func serving(ctx context.Context, c *rayjobs.Client) (string, error) {
+// serving checks that the head whose temp dir is tempDir serves
+// /api/version and the Jobs API at c's address, and returns its Ray
+// version. A port picked free can be bound by another Ray before ours
+// binds it (several heads start at once on a shared machine); the
+// session the dashboard names then is not in tempDir, and serving
+// returns a *foreignHeadError rather than take that Ray for ours.
+func serving(ctx context.Context, c *rayjobs.Client, tempDir string) (string, error) {
 	v, err := c.Version(ctx)
 	if err != nil {
 		return "", err
+	}
+	if !ownSession(tempDir, v.SessionName) {
+		return "", &foreignHeadError{Address: c.Address(), Session: v.SessionName}
 	}
 	if _, err := c.List(ctx); err != nil {
 		return "", err
 	}
 	return v.RayVersion, nil
+}
+
+// ownSession reports whether session, as a dashboard names it, is the
+// session directory Ray made in tempDir. A Ray that names no session
+// cannot be told apart and is taken as ours.
+func ownSession(tempDir, session string) bool {
+	if session == "" {
+		return true
+	}
+	if session != filepath.Base(session) || session == "." || session == ".." {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(tempDir, session))
+	return err == nil && fi.IsDir()
+}
+
+// foreignHeadError: the address answers, but for another Ray session.
+type foreignHeadError struct{ Address, Session string }
+
+func (e *foreignHeadError) Error() string {
+	return fmt.Sprintf("%s answers for another Ray (session %s): its dashboard port was taken before this head bound it", e.Address, e.Session)
 }
 
 // Find returns the cluster recorded in stateDir if its process is alive and
@@ -384,7 +441,7 @@ func find(ctx context.Context, stateDir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err // e.g. an unreadable RAY_AUTH_TOKEN_PATH: not the head's fault
 	}
-	v, err := serving(ctx, rc)
+	v, err := serving(ctx, rc, r.TempDir)
 	if _, denied := errors.AsType[*rayjobs.AuthError](err); denied {
 		// It runs and answers, but not to this token: say that, rather
 		// than "not running" (and another head started beside it).
@@ -393,6 +450,10 @@ func find(ctx context.Context, stateDir string) (*Cluster, error) {
 	if err != nil {
 		// Alive but not answering: leave the record so Stop can still
 		// reach the process; report no usable cluster.
+		var foreign *foreignHeadError
+		if errors.As(err, &foreign) {
+			return nil, fmt.Errorf("%w (pid %d alive but %v)", ErrNoCluster, r.PID, err)
+		}
 		return nil, fmt.Errorf("%w (pid %d alive but %s does not answer: %v)", ErrNoCluster, r.PID, r.Address, err)
 	}
 	r.RayVersion = v

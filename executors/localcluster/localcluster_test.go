@@ -218,7 +218,7 @@ func probe(address string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return serving(context.Background(), rc)
+	return serving(context.Background(), rc, "") // the fake names no session
 }
 
 func TestProbeSendsRayToken(t *testing.T) {
@@ -310,4 +310,54 @@ func TestStopJobsStopsEveryUnfinishedJob(t *testing.T) {
 func (p Ports) list() []int {
 	return []int{p.GCS, p.Dashboard, p.RayClientServer, p.ObjectManager, p.NodeManager,
 		p.DashboardAgent, p.DashboardGRPC, p.RuntimeEnvAgent, p.MetricsExport}
+}
+
+// TestAnotherRaysDashboardIsNotOurs: when another Ray answers at the
+// recorded address (it took the port first), Find reports no usable
+// cluster rather than hand out someone else's head, and keeps the record
+// so the live process can still be stopped.
+func TestAnotherRaysDashboardIsNotOurs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/version" {
+			io.WriteString(w, `{"version":"4","ray_version":"2.60.0","session_name":"session_2026-01-01_00-00-00_000000_1"}`)
+			return
+		}
+		io.WriteString(w, `[]`)
+	}))
+	defer srv.Close()
+	t.Setenv("RAY_AUTH_TOKEN", "")
+	t.Setenv("RAY_AUTH_TOKEN_PATH", "")
+	rc, err := client(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := t.TempDir()
+	if _, err := serving(context.Background(), rc, ours); err == nil || !strings.Contains(err.Error(), "another Ray") {
+		t.Fatalf("serving with another session = %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(ours, "session_2026-01-01_00-00-00_000000_1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := serving(context.Background(), rc, ours); err != nil || v != "2.60.0" {
+		t.Fatalf("serving with our session = %q, %v", v, err)
+	}
+
+	dir := t.TempDir()
+	head := fakeRay(t, `while :; do sleep 1; done`)
+	cmd := exec.Command(head, "start", "--head", "--block")
+	cmd.SysProcAttr = sysProcAttr(false)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	t.Cleanup(func() { signalGroup(cmd.Process.Pid, syscall.SIGKILL) })
+	if err := writeRecord(dir, Record{PID: cmd.Process.Pid, PGID: cmd.Process.Pid, Address: srv.URL, TempDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) || !strings.Contains(err.Error(), "another Ray") {
+		t.Fatalf("Find with another Ray at the address: %v", err)
+	}
+	if _, err := ReadRecord(dir); err != nil {
+		t.Fatalf("Find dropped the record of a live head: %v", err)
+	}
 }

@@ -63,6 +63,49 @@ type JobOutcome struct {
 	conn      *Connection
 }
 
+// Summary is an outcome as apply --json reports it.
+type Summary struct {
+	Built            int          `json:"built"`
+	Cached           int          `json:"cached"`
+	Submitted        int          `json:"submitted"`
+	AlreadySubmitted int          `json:"already_submitted"`
+	Failed           int          `json:"failed"`
+	Jobs             []JobSummary `json:"jobs"`
+}
+
+// JobSummary is one job of a Summary.
+type JobSummary struct {
+	Operation string `json:"operation"`
+	JobID     string `json:"job_id"`
+	Submitted bool   `json:"submitted"`
+	Dashboard string `json:"dashboard"`
+	Error     string `json:"error,omitempty"`
+}
+
+// SubmittedIDs are the ids of the jobs this apply submitted, in order.
+func (o *Outcome) SubmittedIDs() []string {
+	var ids []string
+	for _, j := range o.Jobs {
+		if j.Submitted {
+			ids = append(ids, j.JobID)
+		}
+	}
+	return ids
+}
+
+// Summary reports the outcome for apply --json.
+func (o *Outcome) Summary() Summary {
+	s := Summary{Built: o.Built, Cached: o.Cached, Submitted: o.Submitted, AlreadySubmitted: o.AlreadySubmitted, Failed: o.Fail, Jobs: []JobSummary{}}
+	for _, j := range o.Jobs {
+		js := JobSummary{Operation: j.Operation, JobID: j.JobID, Submitted: j.Submitted, Dashboard: j.DashboardURL()}
+		if j.Err != nil {
+			js.Error = j.Err.Error()
+		}
+		s.Jobs = append(s.Jobs, js)
+	}
+	return s
+}
+
 // DashboardURL links the job in Ray's dashboard.
 func (j JobOutcome) DashboardURL() string {
 	if j.Address == "" || j.JobID == "" {
@@ -180,11 +223,13 @@ func (r *runner) buildWheels(ctx context.Context) {
 			}
 			// A damaged cache entry is rebuilt, not fatal.
 		}
+		frontend, uv := wheelbuild.ResolveFrontend(r.Config.Build.Frontend, r.Config.Build.Python)
 		reqs = append(reqs, wheelbuild.Request{
 			Name:        w.Name,
 			SourceDir:   w.SourceDir,
 			Python:      r.Config.Build.Python,
-			Frontend:    r.Config.Build.Frontend,
+			Frontend:    frontend,
+			UV:          uv,
 			NoIsolation: !r.Config.Build.Isolation,
 			LogPath:     filepath.Join(r.WorkDir, "logs", "build-"+w.Name+".log"),
 			OutDir:      r.Cache.Root,

@@ -79,6 +79,7 @@ func submitRequest(cfg *manifest.Config, job planner.JobStep, staged stage.Resul
 		req.EntrypointMemory = &m
 	}
 	req.EntrypointResources = res.Custom
+	req.EntrypointLabelSelector = res.LabelSelector
 	if len(staged.RuntimeEnv.Excludes) > 0 {
 		// Ray's client keeps excludes in the runtime_env it sends.
 		req.RuntimeEnv = map[string]any{"excludes": staged.RuntimeEnv.Excludes}
@@ -110,6 +111,10 @@ func (r *runner) runJob(ctx context.Context, job planner.JobStep) JobOutcome {
 	if err != nil {
 		jo.Err = err
 		r.emitLocked(progress.Event{Type: progress.EventSkipped, Name: job.Operation, Error: err.Error()})
+		return jo
+	}
+	if len(job.Spec.Resources.LabelSelector) > 0 && !rayjobs.SupportsLabelSelector(conn.RayVersion) {
+		jo.Err = fmt.Errorf("the cluster runs Ray %s; resources.label_selector (Ray's entrypoint_label_selector) needs Ray %s or later: remove it from operation %q", conn.RayVersion, rayjobs.LabelSelectorVersion, job.Operation)
 		return jo
 	}
 	r.checkBuiltRay(job, conn)

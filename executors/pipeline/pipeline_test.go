@@ -60,7 +60,7 @@ operation "op" {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, []byte(content), 0o644)
 	}
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -231,7 +231,7 @@ func TestApplySkipsJobWhoseWheelFailed(t *testing.T) {
 	// reachable): point the build at a missing interpreter.
 	e.cfg.Build.Python = filepath.Join(e.dir, "no-such-python")
 	p.Wheels[0].Action = planner.ActionBuild
-	e.cache.Remove(p.Wheels[0].Fingerprint)
+	os.RemoveAll(e.cache.Dir(p.Wheels[0].Fingerprint))
 	out, err := e.apply(p)
 	if err == nil || len(e.fake.Submitted) != 0 {
 		t.Fatalf("err = %v, submitted = %d", err, len(e.fake.Submitted))

@@ -53,7 +53,7 @@ func loadProject(t *testing.T, files map[string]string) (string, *manifest.Confi
 			t.Fatal(err)
 		}
 	}
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

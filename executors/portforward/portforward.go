@@ -186,9 +186,6 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// LocalPort is the forwarded local port.
-func (k *Keeper) LocalPort() int { return k.spec.LocalPort }
-
 // Address is http://127.0.0.1:LOCAL, the address to give the Ray client.
 func (k *Keeper) Address() string { return "http://127.0.0.1:" + strconv.Itoa(k.spec.LocalPort) }
 
@@ -212,9 +209,6 @@ func (k *Keeper) Err() error {
 	defer k.mu.Unlock()
 	return k.gaveUpErr
 }
-
-// Done is closed when the keeper has stopped, by Stop or by giving up.
-func (k *Keeper) Done() <-chan struct{} { return k.done }
 
 // WaitReady blocks until the forward is running and its probe passed, the
 // keeper gives up, or ctx ends. Call it before using the forward after a

@@ -55,10 +55,11 @@ func TestSubmitRequestJSON(t *testing.T) {
 		Metadata:     map[string]string{"adopipe.operation": "sweep"},
 		RuntimeEnv:   map[string]any{"working_dir": "overridden", "config": map[string]any{"setup_timeout_seconds": 600}},
 
-		EntrypointNumCPUs:   &cpus,
-		EntrypointNumGPUs:   &gpus,
-		EntrypointMemory:    &mem,
-		EntrypointResources: map[string]float64{"custom": 2},
+		EntrypointNumCPUs:       &cpus,
+		EntrypointNumGPUs:       &gpus,
+		EntrypointMemory:        &mem,
+		EntrypointResources:     map[string]float64{"custom": 2},
+		EntrypointLabelSelector: map[string]string{"ray.io/accelerator-type": "A100"},
 	}
 	for _, tc := range []struct {
 		name string
@@ -86,7 +87,7 @@ func TestSubmitRequestJSON(t *testing.T) {
 				`"working_dir":"gcs://_ray_pkg_0123456789abcdef.zip"},` +
 				`"metadata":{"adopipe.operation":"sweep"},` +
 				`"entrypoint_num_cpus":1.5,"entrypoint_num_gpus":0,"entrypoint_memory":1073741824,` +
-				`"entrypoint_resources":{"custom":2}}`},
+				`"entrypoint_resources":{"custom":2},"entrypoint_label_selector":{"ray.io/accelerator-type":"A100"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearAuthEnv(t)
@@ -113,6 +114,14 @@ func TestSubmitRequestJSON(t *testing.T) {
 				t.Errorf("content type %q, request %q", gotCT, gotPath)
 			}
 		})
+	}
+}
+
+func TestSupportsLabelSelector(t *testing.T) {
+	for v, want := range map[string]bool{"2.60.0": true, "2.49.0": true, "2.48.9": false, "2.9.3": false, "": false} {
+		if got := SupportsLabelSelector(v); got != want {
+			t.Errorf("SupportsLabelSelector(%q) = %v, want %v", v, got, want)
+		}
 	}
 }
 

@@ -112,6 +112,12 @@ func (c *Client) Version(ctx context.Context) (VersionInfo, error) {
 
 var leadingNums = regexp.MustCompile(`^(\d+)(?:\.(\d+))?(?:\.(\d+))?`)
 
+// SupportsLabelSelector reports whether a cluster running rayVersion takes
+// entrypoint_label_selector.
+func SupportsLabelSelector(rayVersion string) bool {
+	return versionAtLeast(rayVersion, LabelSelectorVersion)
+}
+
 // versionAtLeast compares the numeric major.minor.patch prefixes; an
 // unparsable version counts as too old.
 func versionAtLeast(have, want string) bool {
@@ -151,18 +157,25 @@ type SubmitRequest struct {
 	EntrypointNumGPUs   *float64
 	EntrypointMemory    *int64
 	EntrypointResources map[string]float64
+	// EntrypointLabelSelector needs Ray 2.49 or later (LabelSelectorVersion).
+	EntrypointLabelSelector map[string]string
 }
+
+// LabelSelectorVersion is the first Ray release whose Jobs API takes
+// entrypoint_label_selector.
+const LabelSelectorVersion = "2.49.0"
 
 // submitBody is JobSubmitRequest in the order Ray's dataclass declares it.
 type submitBody struct {
-	Entrypoint          string             `json:"entrypoint"`
-	SubmissionID        string             `json:"submission_id,omitempty"`
-	RuntimeEnv          map[string]any     `json:"runtime_env"`
-	Metadata            map[string]string  `json:"metadata"`
-	EntrypointNumCPUs   *float64           `json:"entrypoint_num_cpus,omitempty"`
-	EntrypointNumGPUs   *float64           `json:"entrypoint_num_gpus,omitempty"`
-	EntrypointMemory    *int64             `json:"entrypoint_memory,omitempty"`
-	EntrypointResources map[string]float64 `json:"entrypoint_resources,omitempty"`
+	Entrypoint              string             `json:"entrypoint"`
+	SubmissionID            string             `json:"submission_id,omitempty"`
+	RuntimeEnv              map[string]any     `json:"runtime_env"`
+	Metadata                map[string]string  `json:"metadata"`
+	EntrypointNumCPUs       *float64           `json:"entrypoint_num_cpus,omitempty"`
+	EntrypointNumGPUs       *float64           `json:"entrypoint_num_gpus,omitempty"`
+	EntrypointMemory        *int64             `json:"entrypoint_memory,omitempty"`
+	EntrypointResources     map[string]float64 `json:"entrypoint_resources,omitempty"`
+	EntrypointLabelSelector map[string]string  `json:"entrypoint_label_selector,omitempty"`
 }
 
 // runtimeEnv builds the runtime_env as RuntimeEnv(...).to_dict() does:
@@ -207,14 +220,15 @@ func (r SubmitRequest) requestJSON() ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // entrypoints hold "&&" and "<": send them as they are
 	err := enc.Encode(submitBody{
-		Entrypoint:          r.Entrypoint,
-		SubmissionID:        r.SubmissionID,
-		RuntimeEnv:          r.runtimeEnv(),
-		Metadata:            md,
-		EntrypointNumCPUs:   r.EntrypointNumCPUs,
-		EntrypointNumGPUs:   r.EntrypointNumGPUs,
-		EntrypointMemory:    r.EntrypointMemory,
-		EntrypointResources: r.EntrypointResources,
+		Entrypoint:              r.Entrypoint,
+		SubmissionID:            r.SubmissionID,
+		RuntimeEnv:              r.runtimeEnv(),
+		Metadata:                md,
+		EntrypointNumCPUs:       r.EntrypointNumCPUs,
+		EntrypointNumGPUs:       r.EntrypointNumGPUs,
+		EntrypointMemory:        r.EntrypointMemory,
+		EntrypointResources:     r.EntrypointResources,
+		EntrypointLabelSelector: r.EntrypointLabelSelector,
 	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }

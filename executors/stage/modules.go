@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"slices"
+	"sort"
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
@@ -90,9 +90,8 @@ func openModuleWheel(w Wheel) (m *moduleWheel, why string, err error) {
 	if distInfo == "" {
 		return nil, "", fmt.Errorf("wheel %s has no .dist-info directory", w.FileName)
 	}
-	// The entries, and so ray_runtime_env.yaml, follow the names, not the
-	// order the zip happens to list them in.
-	slices.Sort(m.tops)
+	sort.Strings(m.tops) // the YAML's order, whatever the zip's
+
 	read := func(name string) string {
 		for _, f := range zr.File {
 			if f.Name == distInfo+"/"+name {

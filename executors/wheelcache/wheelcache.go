@@ -168,14 +168,6 @@ func (c *Cache) Get(fingerprint string) (path, sha string, ok bool, err error) {
 	return path, got, true, nil
 }
 
-// Remove deletes the entry for fingerprint (no error when absent).
-func (c *Cache) Remove(fingerprint string) error {
-	if err := validFingerprint(fingerprint); err != nil {
-		return err
-	}
-	return os.RemoveAll(c.Dir(fingerprint))
-}
-
 // Clean removes what interrupted Puts and builds leave in the root:
 // .tmp-*, .old-* and .wheelbuild-* (wheelbuild's temporary output dirs,
 // when the root doubles as its OutDir). Call it only while no Put or build

@@ -3,7 +3,9 @@ package workspace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +61,17 @@ func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipel
 		}
 		c = conn.Client
 	}
+	if !j.Submitted {
+		// Submitted by an earlier apply: if it has ended, its logs are that
+		// run's, printed once, marked, with no wait.
+		if info, done, err := s.replayEnded(ctx, c, j, logs); done || err != nil {
+			end.Status, end.Err = info.Status, err
+			if err == nil {
+				s.emit(progress.Event{Type: progress.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: progress.FirstLine(info.Message)})
+			}
+			return end
+		}
+	}
 	info, err := s.followJob(ctx, c, j.Operation, j.JobID, logs, func(status string) error {
 		return s.RecordStatus(ctx, j.Operation, j.JobID, status)
 	})
@@ -69,6 +82,44 @@ func (s *Session) followOne(ctx context.Context, cn *pipeline.Connector, j pipel
 	end.Status = info.Status
 	s.emit(progress.Event{Type: progress.EventJobStatus, Name: j.Operation, JobID: j.JobID, Status: string(info.Status), Message: progress.FirstLine(info.Message)})
 	return end
+}
+
+// EarlierRunPrefix marks every log line of a job that ended before this
+// apply, so neither a reader nor a script takes it for a new run.
+const EarlierRunPrefix = "earlier run | "
+
+// replayEnded prints the logs of a job submitted by an earlier apply when
+// it has already ended (done), announced by an EventLog naming the run and
+// with every line marked EarlierRunPrefix. A job still running is left to
+// followJob.
+func (s *Session) replayEnded(ctx context.Context, c *rayjobs.Client, j pipeline.JobOutcome, logs io.Writer) (rayjobs.JobInfo, bool, error) {
+	info, err := c.Job(ctx, j.JobID)
+	if err != nil || !info.Status.IsTerminal() {
+		return info, false, err
+	}
+	if err := s.RecordStatus(ctx, j.Operation, j.JobID, string(info.Status)); err != nil {
+		s.warn("job %s: could not record its status %s: %v", j.Operation, info.Status, err)
+	}
+	if logs == nil {
+		return info, true, nil
+	}
+	s.emit(progress.Event{Type: progress.EventLog, Name: j.Operation, JobID: j.JobID,
+		Message: fmt.Sprintf("nothing new to run: job %s ended (%s) before this apply; its logs, from that earlier run:", j.JobID, info.Status)})
+	text, err := c.Logs(ctx, j.JobID)
+	if err != nil {
+		return info, true, err
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line != "" {
+			b.WriteString(EarlierRunPrefix + line)
+		}
+	}
+	if !strings.HasSuffix(text, "\n") && text != "" {
+		b.WriteString("\n")
+	}
+	_, err = io.WriteString(logs, b.String())
+	return info, true, err
 }
 
 // followJob streams a job's logs to logs (unless nil) and polls it until it

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/planner"
@@ -52,4 +54,32 @@ func (s *Session) PlanSaved(ctx context.Context, pl *planner.Planner, path strin
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return plan, nil
+}
+
+// SplitPlanFile separates operation names from a saved plan file argument:
+// an argument naming an existing file is a plan file, as in Terraform.
+func SplitPlanFile(args []string) (ops []string, planFile string, err error) {
+	for _, arg := range args {
+		if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
+			if planFile != "" {
+				return nil, "", fmt.Errorf("more than one plan file given: %s and %s", planFile, arg)
+			}
+			planFile = arg
+			continue
+		}
+		ops = append(ops, arg)
+	}
+	if planFile != "" && len(ops) > 0 {
+		return nil, "", fmt.Errorf("a saved plan already selects its operations; drop %s or the plan file", strings.Join(ops, ", "))
+	}
+	return ops, planFile, nil
+}
+
+// PlanOrSaved plans o's operations, or, when planFile is not empty, the
+// plan saved there (see PlanSaved).
+func (s *Session) PlanOrSaved(ctx context.Context, pl *planner.Planner, planFile string, o PlanOptions) (*planner.Plan, error) {
+	if planFile != "" {
+		return s.PlanSaved(ctx, pl, planFile, o)
+	}
+	return s.Plan(ctx, pl, o)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/rayjobs"
@@ -20,6 +21,11 @@ import (
 // it records a status it learnt; if another adopipe holds it then, the
 // status is left to that one. With Options.Lock false nothing is locked
 // and the state is written all the same.
+
+// briefLockWait is the least a writer waits for the lock: status and logs
+// hold it only for the moment they record a status, and must not make an
+// apply or a watch cycle fail.
+const briefLockWait = 2 * time.Second
 
 // Session is the state of a workspace, loaded for one command.
 type Session struct {
@@ -39,9 +45,14 @@ func (p *Project) Open(ctx context.Context) (*Session, error) {
 	if !p.opts.Lock {
 		return p.Read()
 	}
-	st, unlock, err := state.LoadLocked(ctx, p.StatePath, p.opts.LockTimeout, p.opts.Command)
+	st, unlock, err := state.LoadLocked(ctx, p.StatePath, max(p.opts.LockTimeout, briefLockWait), p.opts.Command)
 	if err != nil {
 		return nil, err
+	}
+	// Holding the lock, no other adopipe builds into the cache: what
+	// interrupted builds left there can go.
+	if _, err := p.Cache.Clean(); err != nil {
+		p.warn("cleaning the wheel cache: %v", err)
 	}
 	return &Session{Project: p, State: st, held: true, unlock: unlock}, nil
 }

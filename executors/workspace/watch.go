@@ -178,18 +178,17 @@ func (w *watcher) inputs() ([]watch.Tree, []string) {
 // (changed nil) is a plain apply; later ones apply each operation's
 // on_change.
 func (w *watcher) cycle(ctx context.Context, changed []string) {
-	// Open under mu: a status this watch's followers record between
-	// cycles takes the state lock for a moment (flushLocked, under mu),
-	// and the cycle must not find its own watch holding it.
+	// Mark the cycle first: from then on no status is written between
+	// cycles, so watch's own brief lock cannot make Open fail.
 	w.mu.Lock()
+	w.cycling = true
+	w.mu.Unlock()
 	s, err := w.p.Open(ctx)
 	if err != nil {
-		w.mu.Unlock()
+		w.endCycle(ctx, nil)
 		w.report(WatchEvent{Kind: WatchFailed, Err: err})
 		return
 	}
-	w.cycling = true
-	w.mu.Unlock()
 	defer w.endCycle(ctx, s)
 	plan, err := s.Plan(ctx, w.planner, PlanOptions{Operations: w.o.Operations, Connector: w.cn})
 	if err != nil {
@@ -222,18 +221,22 @@ func (w *watcher) cycle(ctx context.Context, changed []string) {
 }
 
 // endCycle records the statuses learnt during the cycle into its state
-// and releases it; holding mu throughout leaves no moment where a status
-// would be written beside the cycle.
+// (s nil: the cycle could not open it) and releases it; holding mu
+// throughout leaves no moment where a status would be written beside the
+// cycle.
 func (w *watcher) endCycle(ctx context.Context, s *Session) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.cycling = false
+	if s == nil { // the cycle could not open the state
+		return
+	}
 	for op, js := range w.pending {
 		if err := s.RecordStatus(ctx, op, js.jobID, js.status); err != nil {
 			w.p.warn("job %s: could not record its status %s: %v", js.jobID, js.status, err)
 		}
 		delete(w.pending, op)
 	}
-	w.cycling = false
 	if err := s.Close(); err != nil {
 		w.p.warn("releasing the state lock: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/adopipe/adopipe/internal/fakeray"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -34,8 +35,7 @@ func newProject(t *testing.T, onChange string) *project {
 	t.Helper()
 	fake := fakeray.Start()
 	t.Cleanup(fake.Close)
-	dir := t.TempDir()
-	files := map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl": `
 cluster "dev" {
   address     = "` + fake.URL + `"
@@ -49,18 +49,13 @@ operation "op" {
 }`,
 		"c.yaml": "project: p\nmetadataStore:\n  scheme: sqlite\n  path: results/p.db\n",
 		"o.yaml": "spaces: [s1]\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return &project{t: t, dir: dir, fake: fake}
 }
 
 func (p *project) config() *manifest.Config {
 	p.t.Helper()
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(filepath.Join(p.dir, "ado.hcl"), manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(filepath.Join(p.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		p.t.Fatal(diags)
 	}
@@ -350,5 +345,33 @@ func TestWatchOnChange(t *testing.T) {
 			c.check(t, p, w, first)
 			w.stop()
 		})
+	}
+}
+
+// A session holding the lock clears what interrupted builds left in the
+// wheel cache; one without the lock leaves it, another adopipe may be
+// building.
+func TestOpenCleansTheWheelCache(t *testing.T) {
+	p := newProject(t, manifest.OnChangeRestart)
+	ws := p.open(false)
+	leftover := filepath.Join(ws.Cache.Root, ".wheelbuild-123")
+	if err := os.MkdirAll(leftover, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ws.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(leftover); err != nil {
+		t.Fatalf("--lock=false cleaned the cache: %v", err)
+	}
+	s, err = p.open(true).Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("%s is still there: %v", leftover, err)
 	}
 }

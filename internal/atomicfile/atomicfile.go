@@ -63,6 +63,16 @@ func Write(path string, data []byte, opts Options) error {
 	return WriteFrom(path, bytes.NewReader(data), opts)
 }
 
+// Replace rewrites the existing file path with data, keeping its
+// permissions (fmt rewriting a manifest).
+func Replace(path string, data []byte) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return Write(path, data, Options{Perm: fi.Mode().Perm()})
+}
+
 // WriteFrom is Write with the content read from r (e.g. a file being
 // copied, without holding it in memory).
 func WriteFrom(path string, r io.Reader, opts Options) error {

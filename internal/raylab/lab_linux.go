@@ -170,6 +170,7 @@ func (l *Lab) startRoute(ctx context.Context, opts Options) error {
 	exited := make(chan struct{})
 	go func() { hap.Wait(); close(exited) }()
 	l.RouteURL = routeURL(port)
+	l.RouteLog = d.log("haproxy")
 	err = waitFor(ctx, 30*time.Second, exited, func() error { return l.probeRoute(ctx) })
 	if err != nil {
 		return fmt.Errorf("the lab's route did not start: %v; the end of %s:\n%s", err, d.log("haproxy"), tail(d.log("haproxy"), 15))

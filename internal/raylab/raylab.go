@@ -131,6 +131,23 @@ func (o *Options) hidden() []string {
 	return h
 }
 
+// CheckoutPaths lists what of an adopipe checkout at root to hide from
+// the cluster: the checkout, the ado checkout in it (.cache/ado-checkout,
+// often a symlink elsewhere) and, when the venv (resolved) lives in
+// another checkout, that checkout.
+func CheckoutPaths(root, venv string) []string {
+	hide := []string{root}
+	if ado, err := filepath.EvalSymlinks(filepath.Join(root, ".cache", "ado-checkout")); err == nil {
+		hide = append(hide, ado)
+	}
+	if other := filepath.Dir(venv); other != root {
+		if _, err := os.Stat(filepath.Join(other, "go.mod")); err == nil {
+			hide = append(hide, other)
+		}
+	}
+	return hide
+}
+
 // venvKeep lists what must stay visible for the venv to run: the venv
 // and the Python installation it was made from (pyvenv.cfg's home, e.g.
 // a pyenv install under the hidden HOME).
@@ -164,8 +181,10 @@ type Lab struct {
 	MySQLPasswordFile string `json:"mysql_password_file"`
 	// CAFile is the CA that signed the route's certificate (ca_file).
 	CAFile string `json:"ca_file"`
-	// RouteURL is the HTTPS route to the Jobs API.
+	// RouteURL is the HTTPS route to the Jobs API; RouteLog has one line
+	// per request through it (method, path, status; no headers).
 	RouteURL string `json:"route_url"`
+	RouteLog string `json:"route_log"`
 	// OC and Kubectl are the stand-in port-forward commands.
 	OC            string        `json:"oc"`
 	Kubectl       string        `json:"kubectl"`

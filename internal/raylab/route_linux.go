@@ -23,12 +23,16 @@ func haproxyConfig(netns, pemFile string, port int) string {
 	return fmt.Sprintf(`# The adopipe lab's route (written by raylab; do not edit).
 global
     maxconn 256
+    # One line per request (no headers, so no token) in logs/haproxy.log.
+    log stdout format raw local0 info
 
 namespace_list
     namespace %[1]s
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 5s
     timeout client 5m
     timeout server 5m

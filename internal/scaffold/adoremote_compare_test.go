@@ -79,7 +79,7 @@ func convert(t *testing.T, file, cwd string) converted {
 	if err := WriteManifest(out, Render(d), true); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ldiags := manifest.NewParser().WithEnviron([]string{}).Load(out, manifest.LoadOptions{})
+	cfg, ldiags := manifest.NewParser().Load(out, manifest.LoadOptions{Environ: []string{}})
 	if ldiags.HasErrors() {
 		b, _ := os.ReadFile(out)
 		t.Fatalf("the converted manifest does not validate: %v\n%s", ldiags, b)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -304,4 +305,37 @@ func pickYAML(ys []YAMLFile, idx []int) []YAMLFile {
 		out = append(out, ys[i])
 	}
 	return out
+}
+
+// Parse reads an answer, "2", or for several "1,3", "all" or "none", into
+// zero-based option indexes; false when it is not one of the choices.
+func (q Question) Parse(s string) ([]int, bool) {
+	n, multi := len(q.Options), q.Multi
+	switch {
+	case multi && s == "all":
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx, true
+	case multi && s == "none":
+		return []int{}, true
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) > 1 && !multi {
+		return nil, false
+	}
+	var idx []int
+	seen := map[int]bool{}
+	for _, p := range parts {
+		i, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || i < 1 || i > n {
+			return nil, false
+		}
+		if !seen[i-1] {
+			idx = append(idx, i-1)
+			seen[i-1] = true
+		}
+	}
+	return idx, true
 }

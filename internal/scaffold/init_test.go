@@ -27,7 +27,7 @@ func initDir(t *testing.T, dir string, flags Flags, remote *Remote) *manifest.Co
 	if err := WriteManifest(file, Render(d), false); err != nil {
 		t.Fatal(err)
 	}
-	cfg, diags := manifest.NewParser().WithEnviron([]string{}).Load(file, manifest.LoadOptions{})
+	cfg, diags := manifest.NewParser().Load(file, manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		b, _ := os.ReadFile(file)
 		t.Fatalf("the written manifest does not validate: %v\n%s", diags, b)

@@ -6,9 +6,12 @@ package termview
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Live draws one line per running task on a terminal (name, elapsed
@@ -51,19 +54,21 @@ func (l *Live) Update(name, state string, done bool) {
 	}
 	if l.ticker == nil {
 		l.ticker, l.stop = time.NewTicker(250*time.Millisecond), make(chan struct{})
-		go l.tick()
+		go l.tick(l.ticker, l.stop)
 	}
 	l.draw()
 }
 
-func (l *Live) tick() {
+// tick redraws until stop closes. It takes the ticker and the channel as
+// arguments: Finish clears the fields (under mu) while tick may be reading.
+func (l *Live) tick(ticker *time.Ticker, stop chan struct{}) {
 	for {
 		select {
-		case <-l.ticker.C:
+		case <-ticker.C:
 			l.mu.Lock()
 			l.draw()
 			l.mu.Unlock()
-		case <-l.stop:
+		case <-stop:
 			return
 		}
 	}
@@ -130,4 +135,32 @@ func (p *PrefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// IsTerminal reports whether f (a stream such as os.Stdin) is a terminal.
+func IsTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// Width is the width of terminal w, 80 when it cannot be read; false when
+// w is no terminal.
+func Width(w io.Writer) (int, bool) {
+	if !IsTerminal(w) {
+		return 0, false
+	}
+	width, _, err := term.GetSize(int(w.(*os.File).Fd()))
+	if err != nil || width <= 0 {
+		width = 80
+	}
+	return width, true
+}
+
+// WriterFunc is an io.Writer that hands each write to a function (log
+// output turned into events).
+type WriterFunc func(p []byte)
+
+func (f WriterFunc) Write(p []byte) (int, error) {
+	f(p)
+	return len(p), nil
 }

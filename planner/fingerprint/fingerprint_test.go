@@ -740,3 +740,10 @@ func TestParentGitignoresAgreeWithGit(t *testing.T) {
 		t.Fatalf("with exclude: %q", got)
 	}
 }
+
+// Len returns the number of entries.
+func (c *StatCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}

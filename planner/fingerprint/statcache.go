@@ -218,13 +218,6 @@ func (c *StatCache) Save(path string) error {
 	return nil
 }
 
-// Len returns the number of entries.
-func (c *StatCache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
 func (c *StatCache) addRoot(abs string) {
 	if !strings.HasSuffix(abs, string(filepath.Separator)) {
 		abs += string(filepath.Separator)

@@ -17,7 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +71,11 @@ func runWithLab(m *testing.M) int {
 	if lab != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := lab.Stop(ctx); err != nil {
+		err := lab.Stop(ctx)
+		if err == nil {
+			err = leftovers(lab)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "labtest: stopping the lab:", err)
 			if code == 0 {
 				code = 1
@@ -79,6 +83,37 @@ func runWithLab(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// leftovers names what a stopped lab left behind: its network namespace,
+// its /etc/netns files, a process it started, its directory.
+func leftovers(l *raylab.Lab) error {
+	var left []string
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), l.Netns) {
+		left = append(left, "network namespace "+l.Netns)
+	}
+	if fileExists(filepath.Join("/etc/netns", l.Netns)) {
+		left = append(left, "/etc/netns/"+l.Netns)
+	}
+	for _, pid := range []int{l.ClusterPID, l.HAProxyPID} {
+		if fileExists(fmt.Sprintf("/proc/%d/cmdline", pid)) {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), l.Dir) {
+				left = append(left, fmt.Sprintf("process %d", pid))
+			}
+		}
+	}
+	if os.Getenv("ADOPIPE_LAB_KEEP") == "" && fileExists(l.Dir) {
+		left = append(left, l.Dir)
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("the lab left behind: %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // startLab builds adopipe, raylab and labmysql into dir and starts a lab
@@ -97,7 +132,10 @@ func startLab(dir string) (*raylab.Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("%w: go not on PATH", raylab.ErrMissing)
+	}
 	adopipeBin = filepath.Join(dir, "adopipe")
 	raylabBin = filepath.Join(dir, "raylab")
 	labmysql := filepath.Join(dir, "labmysql")
@@ -112,20 +150,13 @@ func startLab(dir string) (*raylab.Lab, error) {
 			return nil, fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
-	hide := []string{root}
-	if checkout := filepath.Dir(venv); fileExists(filepath.Join(checkout, "go.mod")) {
-		hide = append(hide, checkout) // the .venv is another checkout's
-	}
-	if ado, err := filepath.EvalSymlinks(filepath.Join(root, ".cache", "ado-checkout")); err == nil {
-		hide = append(hide, ado)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return raylab.Start(ctx, raylab.Options{
 		RaylabBin:         raylabBin,
 		LabMySQLBin:       labmysql,
 		Venv:              venv,
-		Hide:              hide,
+		Hide:              raylab.CheckoutPaths(root, venv),
 		Workers:           1,
 		WorkerCPUs:        2,
 		ObjectStoreMemory: 256 << 20,
@@ -150,11 +181,6 @@ func needLab(t *testing.T) *raylab.Lab {
 		t.Fatal("the lab did not start (the first failing test says why)")
 	}
 	return lab
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 func userTokenPath() string {

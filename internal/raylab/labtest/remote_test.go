@@ -87,15 +87,40 @@ func TestRemoteThroughForwarder(t *testing.T) {
 }
 
 // The same through the HTTPS route with the lab's CA. The route refuses
-// websockets (TestLabRouteRefusesWebsocket), so the job's log can only
-// reach `apply --follow` by polling.
+// websockets (TestLabRouteRefusesWebsocket): its log shows apply's
+// websocket refused and the job's log read by polling.
 func TestRemoteThroughRoute(t *testing.T) {
 	l := needLab(t)
 	out := applyRemote(t, l, "explore_route")
 	if !strings.Contains(out, "cluster route: Ray "+l.RayVersion+" at "+l.RouteURL) {
 		t.Errorf("apply did not reach the cluster through the route %s:\n%s", l.RouteURL, out)
 	}
+	id := submittedRE.FindStringSubmatch(out)[1]
+	tails, polls := 0, 0
+	for _, line := range strings.Split(readFile(t, l.RouteLog), "\n") {
+		m := routeLogRE.FindStringSubmatch(line)
+		if m == nil || !strings.HasPrefix(m[3], "/api/jobs/"+id+"/logs") {
+			continue
+		}
+		switch {
+		case m[3] == "/api/jobs/"+id+"/logs/tail":
+			tails++
+			if m[1] == "101" {
+				t.Errorf("the route upgraded a websocket: %s", line)
+			}
+		case m[2] == "GET" && m[1] == "200":
+			polls++
+		}
+	}
+	t.Logf("route log: %d websocket attempts refused, %d log polls answered", tails, polls)
+	if tails == 0 || polls == 0 {
+		t.Errorf("want apply's websocket refused and its log polled through the route; the route's log:\n%s", readFile(t, l.RouteLog))
+	}
 }
+
+// routeLogRE reads HAProxy's httplog line: the status after the timers,
+// then the request line.
+var routeLogRE = regexp.MustCompile(` -?\d+/-?\d+/-?\d+/-?\d+/\+?-?\d+ (\d{3}) .*"(\w+) (\S+) HTTP/`)
 
 var submittedRE = regexp.MustCompile(`job \w+: submitted as (adopipe-[\w-]+)`)
 

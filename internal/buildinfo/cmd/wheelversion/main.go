@@ -12,6 +12,7 @@ import (
 	"os"
 
 	adopipebuild "github.com/adopipe/adopipe/internal/buildinfo"
+	"github.com/adopipe/adopipe/internal/buildinfo/pep440"
 )
 
 func main() {
@@ -24,7 +25,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "wheelversion: %v\n", err)
 		os.Exit(1)
 	}
-	v, err := adopipebuild.PythonVersion(adopipebuild.FromBuildInfo(bi).Version)
+	v, err := pep440.PythonVersion(adopipebuild.FromBuildInfo(bi).Version)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wheelversion: %s: %v\n", os.Args[1], err)
 		os.Exit(1)

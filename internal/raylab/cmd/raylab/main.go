@@ -106,13 +106,10 @@ func up(args []string) int {
 		return 1
 	}
 	opts.RaylabBin = exe
-	opts.Hide = append(hide, repoPath())
 	if venv, err := filepath.EvalSymlinks(opts.Venv); err == nil {
-		// A venv elsewhere (a symlink to another checkout): hide that
-		// checkout too, keeping only the venv.
-		opts.Hide = append(opts.Hide, filepath.Dir(venv))
 		opts.Venv = venv
 	}
+	opts.Hide = append(hide, raylab.CheckoutPaths(repoPath(), opts.Venv)...)
 	opts.Log = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -20,5 +20,8 @@ PY
 
 ado -c "$ctx" create operation -f operation.yaml --with space=space.yaml
 ado -c "$ctx" create operation -f operation.yaml --use-latest space
-ado get operators | grep detect_anomalous_series
+# -c on every call: a node's /tmp (HOME here) outlives the job, as a pod's
+# does, and ado remembers a default context there that a later job's
+# (deleted) context file would break.
+ado -c "$ctx" get operators | grep detect_anomalous_series
 echo "lab job done"

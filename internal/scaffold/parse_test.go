@@ -1,11 +1,11 @@
-package main
+package scaffold
 
 import (
 	"fmt"
 	"testing"
 )
 
-func TestParseChoice(t *testing.T) {
+func TestQuestionParse(t *testing.T) {
 	cases := []struct {
 		in    string
 		multi bool
@@ -24,13 +24,13 @@ func TestParseChoice(t *testing.T) {
 		{"x", true, ""},
 	}
 	for _, c := range cases {
-		idx, ok := parseChoice(c.in, 3, c.multi)
+		idx, ok := Question{Options: []string{"a", "b", "c"}, Multi: c.multi}.Parse(c.in)
 		got := ""
 		if ok {
 			got = fmt.Sprint(idx)
 		}
 		if got != c.want {
-			t.Errorf("parseChoice(%q, multi=%v) = %q, want %q", c.in, c.multi, got, c.want)
+			t.Errorf("Parse(%q, multi=%v) = %q, want %q", c.in, c.multi, got, c.want)
 		}
 	}
 }

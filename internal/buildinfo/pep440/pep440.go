@@ -1,6 +1,8 @@
-package buildinfo
+package pep440
 
 import (
+	"github.com/adopipe/adopipe/internal/buildinfo"
+
 	"fmt"
 	"regexp"
 	"strings"
@@ -33,7 +35,7 @@ var prePEP440 = map[string]string{"alpha": "a", "a": "a", "beta": "b", "b": "b",
 // Build metadata (+dirty) and the commit are left out: PyPI refuses local
 // version labels; adopipe --version still shows both.
 func PythonVersion(goVersion string) (string, error) {
-	if goVersion == Devel || goVersion == "" {
+	if goVersion == buildinfo.Devel || goVersion == "" {
 		return DevelPythonVersion, nil
 	}
 	m := semverRE.FindStringSubmatch(goVersion)
