@@ -201,9 +201,13 @@ func TestQuickstart(t *testing.T) {
 		staged := filepath.Join(t.TempDir(), "staged")
 		q.adopipeOK(t, cmdDeadline, "stage", "-o", staged)
 		jobDir := filepath.Join(staged, "walk")
+		// The plugin is staged content-addressed: a wheel under
+		// wheels/<digest>/ (layout "wheel"), or, under the default layout
+		// "modules", the unpacked package under py_modules/<digest>/.
 		wheels, _ := filepath.Glob(filepath.Join(jobDir, "wheels", "*", "adopipe_quickstart-*.whl"))
-		if len(wheels) != 1 {
-			t.Fatalf("staged wheels %v, want one adopipe_quickstart wheel under wheels/<digest>/", wheels)
+		modules, _ := filepath.Glob(filepath.Join(jobDir, "py_modules", "*", "adopipe_quickstart"))
+		if len(wheels)+len(modules) != 1 {
+			t.Fatalf("staged wheels %v and modules %v, want the adopipe_quickstart plugin once, under wheels/<digest>/ or py_modules/<digest>/", wheels, modules)
 		}
 		address := q.headRecord(t).Address
 		ctx, cancel := context.WithTimeout(context.Background(), cmdDeadline)
