@@ -208,7 +208,7 @@ func (p *prepared) splitModules() error {
 	for _, w := range p.wheels {
 		m, _, err := openModuleWheel(w)
 		if err != nil {
-			return fmt.Errorf("stage: %w", err)
+			return err // Stage adds its prefix once
 		}
 		if m == nil {
 			keep = append(keep, w) // installed as a wheel (see openModuleWheel)
