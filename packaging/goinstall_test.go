@@ -87,8 +87,15 @@ func TestGoInstallModuleVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	zip := exec.Command("git", "-C", root, "archive", "--format=zip", "--prefix="+module+"@"+version+"/",
-		"-o", filepath.Join(versions, version+".zip"), "HEAD")
+	// A module zip leaves out nested modules (directories with their own
+	// go.mod), as the module proxy's zips do; the go command refuses a
+	// zip that holds one.
+	archive := []string{"-C", root, "archive", "--format=zip", "--prefix=" + module + "@" + version + "/",
+		"-o", filepath.Join(versions, version+".zip"), "HEAD", "--", "."}
+	for _, dir := range nestedModules(t, root) {
+		archive = append(archive, ":(exclude)"+dir)
+	}
+	zip := exec.Command("git", archive...)
 	if out, err := zip.CombinedOutput(); err != nil {
 		t.Fatalf("git archive HEAD: %v\n%s", err, out)
 	}
@@ -114,6 +121,23 @@ func TestGoInstallModuleVersion(t *testing.T) {
 	if !strings.HasPrefix(got, "adopipe "+version+"\ncommit  unknown ") {
 		t.Errorf("adopipe --version after go install @%s:\n%s", version, got)
 	}
+}
+
+// nestedModules lists the directories of HEAD, other than the root, that
+// hold a go.mod.
+func nestedModules(t *testing.T, root string) []string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", root, "ls-tree", "-r", "--name-only", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git ls-tree HEAD: %v", err)
+	}
+	var dirs []string
+	for _, name := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if filepath.Base(name) == "go.mod" && name != "go.mod" {
+			dirs = append(dirs, filepath.Dir(name))
+		}
+	}
+	return dirs
 }
 
 // goInstallEnv is the environment less every GO* variable, with an empty
