@@ -522,7 +522,11 @@ func (c *Cluster) Stop(ctx context.Context) error {
 			}
 		}
 		c.stopJobs(ctx)
+		// Taken before the kill: once the head is gone its job
+		// processes are orphans, and nothing ties them to it any more.
+		below := descendants(c.PID)
 		c.stopErr = c.kill(ctx)
+		c.stopOrphans(context.WithoutCancel(ctx), below)
 		if c.stateDir != "" {
 			if r, err := ReadRecord(c.stateDir); err == nil && r.PID == c.PID {
 				os.Remove(filepath.Join(c.stateDir, RecordFile))

@@ -19,3 +19,5 @@ func lockFile(string) (func(), error)         { return nil, errUnsupported }
 func processAlive(int) bool                   { return false }
 func groupAlive(int) bool                     { return false }
 func looksLikeRay(int) bool                   { return false }
+func descendants(int) []proc                  { return nil }
+func (proc) alive() bool                      { return false }
