@@ -163,10 +163,22 @@ func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string
 		}
 		return jobs, nil
 	}
+	// A local head that is not running is not started to plan: the Ray it
+	// would run is the one installed beside its ray executable.
+	installed := map[string]string{}
+	var installedErrs []error
 	for _, n := range planned {
 		op := s.Config.Operations[n]
-		if op.Cluster.Local == nil || op.PinRay || s.localHeadRuns(op.Cluster) {
+		switch {
+		case op.Cluster.Local == nil || s.localHeadRuns(op.Cluster):
 			clusters[op.Cluster.Name] = op.Cluster
+		case op.PinRay:
+			v, err := localcluster.InstalledVersion(findRay(s.Config.Build.Python))
+			if err != nil {
+				installedErrs = append(installedErrs, fmt.Errorf("cluster %s: the Ray version its local head would run: %w", op.Cluster.Name, err))
+				continue
+			}
+			installed[op.Cluster.Name] = v
 		}
 	}
 	cn := o.Connector
@@ -175,6 +187,12 @@ func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string
 		defer cn.Close()
 	}
 	versions, errs := s.survey(ctx, cn, clusters, checks)
+	for name, v := range installed {
+		versions[name] = v
+	}
+	for _, err := range installedErrs {
+		s.warn("%v", err)
+	}
 	for _, c := range checks {
 		if c.Err == nil {
 			jobs[c.Operation] = c.JobRefresh
