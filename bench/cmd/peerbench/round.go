@@ -202,22 +202,14 @@ func (b *bench) jobIDs(ctx context.Context) (map[string]bool, error) {
 }
 
 func (b *bench) proxyCall(method, path string, into any) error {
-	req, err := http.NewRequest(method, strings.TrimRight(b.proxy, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("proxy %s %s: %s", method, path, resp.Status)
+	var body bytes.Buffer
+	if err := countproxy.Call(b.proxy, method, path, &body); err != nil {
+		return fmt.Errorf("proxy %w", err)
 	}
 	if into == nil {
 		return nil
 	}
-	return json.NewDecoder(resp.Body).Decode(into)
+	return json.NewDecoder(&body).Decode(into)
 }
 
 // countNewFiles counts files with the suffix under dirs modified at or
