@@ -51,20 +51,6 @@ type Stats struct {
 	MBPerSec  float64 `json:"mb_per_s,omitempty"`
 }
 
-// Record is one comparison, as written to -json.
-type Record struct {
-	ID       string    `json:"id"`
-	What     string    `json:"what"`
-	Runs     int       `json:"runs"`
-	Warmup   int       `json:"warmup"`
-	A        Stats     `json:"a"`
-	B        *Stats    `json:"b,omitempty"`
-	Ratio    float64   `json:"ratio_a_over_b,omitempty"`
-	Targets  []string  `json:"targets,omitempty"`
-	Met      bool      `json:"met"`
-	Finished time.Time `json:"finished"`
-}
-
 func main() {
 	var (
 		id, what, jsonOut, dir string
@@ -124,7 +110,8 @@ func main() {
 		}
 	}
 
-	rec := Record{ID: id, What: what, Runs: runs, Warmup: warmup, A: a.stats(bytesN), Met: true, Finished: time.Now().UTC()}
+	rec := benchstat.NewRecord[Stats](id, what, runs, warmup)
+	rec.A = a.stats(bytesN)
 	line := fmt.Sprintf("[%s] %s: %s", id, what, rec.A.line())
 	if len(sides) == 2 {
 		bs := b.stats(bytesN)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/adopipe/adopipe/bench/internal/benchstat"
 )
@@ -38,25 +37,18 @@ type sideSummary struct {
 	EnvDiskCount int   `json:"env_disk_envs,omitempty"`
 }
 
+// record is benchtime's record (B is always set) with every run of both
+// sides.
 type record struct {
-	ID       string       `json:"id"`
-	What     string       `json:"what"`
-	Runs     int          `json:"runs"`
-	Warmup   int          `json:"warmup"`
-	A        sideSummary  `json:"a"`
-	B        *sideSummary `json:"b"`
-	Ratio    float64      `json:"ratio_a_over_b,omitempty"`
-	Targets  []string     `json:"targets,omitempty"`
-	Met      bool         `json:"met"`
-	Finished time.Time    `json:"finished"`
-	Peer     struct {
+	benchstat.Record[sideSummary]
+	Peer struct {
 		A []runResult `json:"a"`
 		B []runResult `json:"b"`
 	} `json:"peer"`
 }
 
 func summarise(id, what string, runs, warmup int, a, b *side, t targets) record {
-	rec := record{ID: id, What: what, Runs: runs, Warmup: warmup, Met: true, Finished: time.Now().UTC()}
+	rec := record{Record: benchstat.NewRecord[sideSummary](id, what, runs, warmup)}
 	rec.A = a.summary(t.diskEdits)
 	bs := b.summary(t.diskEdits)
 	rec.B = &bs
