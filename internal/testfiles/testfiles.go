@@ -31,6 +31,14 @@ func Write(t testing.TB, files map[string]string) string {
 func Copy(t testing.TB, src string, skip ...string) string {
 	t.Helper()
 	dst := t.TempDir()
+	CopyTo(t, src, dst, skip...)
+	return dst
+}
+
+// CopyTo copies the tree at src to dst (made if missing), leaving out
+// __pycache__ and the paths (relative to src) in skip.
+func CopyTo(t testing.TB, src, dst string, skip ...string) {
+	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -54,5 +62,4 @@ func Copy(t testing.TB, src string, skip ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dst
 }
