@@ -26,6 +26,16 @@ func Write(t testing.TB, files map[string]string) string {
 	return dir
 }
 
+// Read returns the content of the file at path.
+func Read(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // Copy copies the tree at src into a new temp dir, leaving out
 // __pycache__ and the paths (relative to src) in skip.
 func Copy(t testing.TB, src string, skip ...string) string {
