@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -44,8 +45,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	dir := t.TempDir()
-	files := map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl":              testManifest,
 		"c.yaml":               "project: p\nmetadataStore:\n  scheme: sqlite\n  path: /tmp/p.db\n",
 		"o.yaml":               "spaces: [s]\n",
@@ -53,14 +53,7 @@ func newFixture(t *testing.T) *fixture {
 		"alpha/src/a.py":       "A = 1\n",
 		"beta/pyproject.toml":  "[project]\nname='beta'\n",
 		"beta/src/b.py":        "B = 1\n",
-	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return &fixture{t: t, dir: dir, cache: map[string]string{}, st: state.New()}
 }
 

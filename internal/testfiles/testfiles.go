@@ -14,6 +14,14 @@ import (
 func Write(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	WriteTo(t, dir, files)
+	return dir
+}
+
+// WriteTo creates files (slash-separated path -> content) under dir,
+// replacing those that exist.
+func WriteTo(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -23,7 +31,6 @@ func Write(t testing.TB, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 // Read returns the content of the file at path.
