@@ -2,8 +2,9 @@ package stage
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,12 +39,7 @@ func RuntimeEnvYAML(rt RuntimeEnvSpec, pyModules []string) string {
 	writeList(&b, "excludes", rt.Excludes)
 	if len(rt.EnvVars) > 0 {
 		b.WriteString("env_vars:\n")
-		keys := make([]string, 0, len(rt.EnvVars))
-		for k := range rt.EnvVars {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(rt.EnvVars)) {
 			b.WriteString("  ")
 			if plainKey.MatchString(k) {
 				b.WriteString(k)
@@ -57,12 +53,7 @@ func RuntimeEnvYAML(rt RuntimeEnvSpec, pyModules []string) string {
 	}
 	if len(rt.Config) > 0 {
 		b.WriteString("config:\n")
-		keys := make([]string, 0, len(rt.Config))
-		for k := range rt.Config {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(rt.Config)) {
 			fmt.Fprintf(&b, "  %s: %v\n", k, rt.Config[k])
 		}
 	}
