@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -101,6 +102,26 @@ func decodePort(attr *hcl.Attribute, ctx *hcl.EvalContext, allowZero bool, out *
 		})
 	}
 	*out = int(n)
+	return diags
+}
+
+// decodeChoice reads a string that must be one of choices; otherwise the
+// error is summary, saying "<attribute> is <value>; <hint>."
+func decodeChoice(attr *hcl.Attribute, ctx *hcl.EvalContext, out *string, summary, hint string, choices ...string) hcl.Diagnostics {
+	var s string
+	diags := decodeString(attr, ctx, &s)
+	if diags.HasErrors() {
+		return diags
+	}
+	if !slices.Contains(choices, s) {
+		return append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  summary,
+			Detail:   fmt.Sprintf("%s is %q; %s.", attr.Name, s, hint),
+			Subject:  attr.Expr.Range().Ptr(),
+		})
+	}
+	*out = s
 	return diags
 }
 

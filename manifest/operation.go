@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"regexp"
-	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -172,16 +171,8 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 		diags = append(diags, decodeStringList(attr, ctx, &op.Args)...)
 	}
 	if attr, ok := content.Attributes["on_change"]; ok {
-		d := decodeString(attr, ctx, &op.OnChange)
-		if !d.HasErrors() && !slices.Contains(onChangePolicies, op.OnChange) {
-			d = append(d, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid on_change",
-				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job, then submit the new one), \"queue\" (submit the new one after it ends), \"parallel\" (submit the new one beside it) or \"ignore\" (watch never resubmits; the wheels are still built).", op.OnChange),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
-		}
-		diags = append(diags, d...)
+		diags = append(diags, decodeChoice(attr, ctx, &op.OnChange, "Invalid on_change",
+			"use \"restart\" (stop the running job, then submit the new one), \"queue\" (submit the new one after it ends), \"parallel\" (submit the new one beside it) or \"ignore\" (watch never resubmits; the wheels are still built)", onChangePolicies...)...)
 	}
 	if attr, ok := content.Attributes["allow_remote_sqlite"]; ok {
 		diags = append(diags, decodeBool(attr, ctx, &op.AllowRemoteSQLite)...)
