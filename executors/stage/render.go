@@ -41,14 +41,8 @@ func RuntimeEnvYAML(rt RuntimeEnvSpec, pyModules []string) string {
 		b.WriteString("env_vars:\n")
 		for _, k := range slices.Sorted(maps.Keys(rt.EnvVars)) {
 			b.WriteString("  ")
-			if plainKey.MatchString(k) {
-				b.WriteString(k)
-			} else {
-				b.WriteString(strconv.Quote(k))
-			}
-			b.WriteString(": ")
-			b.WriteString(strconv.Quote(rt.EnvVars[k]))
-			b.WriteString("\n")
+			writeScalar(&b, k, plainKey)
+			b.WriteString(": " + strconv.Quote(rt.EnvVars[k]) + "\n")
 		}
 	}
 	if len(rt.Config) > 0 {
@@ -68,12 +62,18 @@ func writeList(b *strings.Builder, key string, items []string) {
 	b.WriteString(key + ":\n")
 	for _, p := range items {
 		b.WriteString("  - ")
-		if plainPip.MatchString(p) {
-			b.WriteString(p)
-		} else {
-			b.WriteString(strconv.Quote(p))
-		}
+		writeScalar(b, p, plainPip)
 		b.WriteString("\n")
+	}
+}
+
+// writeScalar writes s as a YAML scalar: as it is when plain matches it,
+// double-quoted otherwise.
+func writeScalar(b *strings.Builder, s string, plain *regexp.Regexp) {
+	if plain.MatchString(s) {
+		b.WriteString(s)
+	} else {
+		b.WriteString(strconv.Quote(s))
 	}
 }
 
