@@ -93,17 +93,26 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func TestStageRecipe(t *testing.T) {
-	f := newFixture(t)
-	dir := filepath.Join(t.TempDir(), "job")
-	spec := f.spec()
+// stageGolden stages spec into dir and compares its ray_runtime_env.yaml
+// and submit.sh with testdata/golden/<name>/; it returns the result and the
+// runtime env's text.
+func stageGolden(t *testing.T, dir string, spec Spec, name string) (Result, string) {
+	t.Helper()
 	res, err := Stage(dir, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rt := testfiles.Read(t, filepath.Join(dir, RuntimeEnvFile))
-	golden(t, "recipe/ray_runtime_env.yaml", rt)
-	golden(t, "recipe/submit.sh", testfiles.Read(t, filepath.Join(dir, SubmitScript)))
+	golden(t, name+"/ray_runtime_env.yaml", rt)
+	golden(t, name+"/submit.sh", testfiles.Read(t, filepath.Join(dir, SubmitScript)))
+	return res, rt
+}
+
+func TestStageRecipe(t *testing.T) {
+	f := newFixture(t)
+	dir := filepath.Join(t.TempDir(), "job")
+	spec := f.spec()
+	res, rt := stageGolden(t, dir, spec, "recipe")
 
 	adoRel := "wheels/" + sha("ado wheel bytes")[:12] + "/ado_core-1.2.0-py3-none-any.whl"
 	plugRel := "wheels/" + sha("plugin wheel bytes")[:12] + "/sfttrainer-0.9.1.dev3+g1a2b3c4-py3-none-any.whl"
@@ -207,13 +216,7 @@ func TestStageQuoting(t *testing.T) {
 		},
 		Entrypoint: []string{"python", "-c", `import os; print(os.environ["QUOTED"], 'x')`, "a b", ""},
 	}
-	res, err := Stage(dir, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := testfiles.Read(t, filepath.Join(dir, RuntimeEnvFile))
-	golden(t, "quoting/ray_runtime_env.yaml", rt)
-	golden(t, "quoting/submit.sh", testfiles.Read(t, filepath.Join(dir, SubmitScript)))
+	res, rt := stageGolden(t, dir, spec, "quoting")
 	var parsed RuntimeEnvSpec
 	if err := yaml.Unmarshal([]byte(rt), &struct {
 		Pip     *[]string          `yaml:"pip"`
