@@ -203,12 +203,7 @@ func checkAddress(attr *hcl.Attribute, addr string) hcl.Diagnostics {
 	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		return nil
 	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  "Invalid cluster address",
-		Detail:   fmt.Sprintf("%q is not an http(s) URL. Give the Ray dashboard address, for example \"http://127.0.0.1:8265\" (ray:// client addresses are not the Jobs API).", addr),
-		Subject:  attr.Expr.Range().Ptr(),
-	}}
+	return hcl.Diagnostics{attrError(attr, "Invalid cluster address", "%q is not an http(s) URL. Give the Ray dashboard address, for example \"http://127.0.0.1:8265\" (ray:// client addresses are not the Jobs API).", addr)}
 }
 
 func decodePortForward(block *hcl.Block, ctx *hcl.EvalContext) (*PortForward, hcl.Diagnostics) {

@@ -17,12 +17,7 @@ func decodeReference(attr *hcl.Attribute, kind string, declared []string) (strin
 func decodeReferenceList(attr *hcl.Attribute, kind string, declared []string) ([]string, hcl.Diagnostics) {
 	exprs, diags := hcl.ExprList(attr.Expr)
 	if diags.HasErrors() {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid reference list",
-			Detail:   fmt.Sprintf("%s must be a list of references such as [%s.a, %s.b].", attr.Name, kind, kind),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return nil, hcl.Diagnostics{attrError(attr, "Invalid reference list", "%s must be a list of references such as [%s.a, %s.b].", attr.Name, kind, kind)}
 	}
 	var names []string
 	seen := map[string]bool{}

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -111,12 +110,7 @@ func decodeSetupTimeout(attr *hcl.Attribute, ctx *hcl.EvalContext, out *int) hcl
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < time.Second || d%time.Second != 0 {
-		return append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid setup_timeout",
-			Detail:   fmt.Sprintf("%q is not a whole number of seconds; Ray counts this timeout in seconds. Write it like \"600s\" or \"10m\", or \"none\" to wait as long as the installation takes.", s),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return append(diags, attrError(attr, "Invalid setup_timeout", "%q is not a whole number of seconds; Ray counts this timeout in seconds. Write it like \"600s\" or \"10m\", or \"none\" to wait as long as the installation takes.", s))
 	}
 	*out = int(d / time.Second)
 	return diags

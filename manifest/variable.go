@@ -75,12 +75,7 @@ func decodeVariable(block *hcl.Block, ctx *hcl.EvalContext) (*Variable, hcl.Diag
 			conv, err := convert.Convert(val, v.Type)
 			if err != nil {
 				v.badDefault = true
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid default value for variable",
-					Detail:   fmt.Sprintf("The default of variable %q does not match its type: %s.", v.Name, err),
-					Subject:  attr.Expr.Range().Ptr(),
-				})
+				diags = append(diags, attrError(attr, "Invalid default value for variable", "The default of variable %q does not match its type: %s.", v.Name, err))
 			} else {
 				v.Default, v.HasDefault = conv, true
 			}
