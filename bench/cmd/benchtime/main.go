@@ -149,7 +149,7 @@ func main() {
 func (s *side) run(dir string) (time.Duration, int64, error) {
 	if s.prepare != "" {
 		if out, err := shell(dir, s.prepare, nil); err != nil {
-			return 0, 0, fmt.Errorf("prepare %q: %v\n%s", s.prepare, err, tail(out))
+			return 0, 0, fmt.Errorf("prepare %q: %v\n%s", s.prepare, err, benchstat.Tail(out))
 		}
 	}
 	var stdout, stderr bytes.Buffer
@@ -160,7 +160,7 @@ func (s *side) run(dir string) (time.Duration, int64, error) {
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%q: %v\n%s%s", s.cmd, err, tail(stdout.Bytes()), tail(stderr.Bytes()))
+		return 0, 0, fmt.Errorf("%q: %v\n%s%s", s.cmd, err, benchstat.Tail(stdout.Bytes()), benchstat.Tail(stderr.Bytes()))
 	}
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -191,14 +191,6 @@ func shell(dir, script string, env []string) ([]byte, error) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	return cmd.CombinedOutput()
-}
-
-func tail(b []byte) string {
-	const n = 2000
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }
 
 func (s *side) stats(bytesN int64) Stats {

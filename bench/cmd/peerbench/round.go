@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
 	"github.com/adopipe/adopipe/bench/internal/countproxy"
 	"github.com/adopipe/adopipe/bench/internal/rayidle"
 	"github.com/adopipe/adopipe/executors/rayjobs"
@@ -89,7 +90,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 			continue
 		}
 		if out, err := shell(c, env); err != nil {
-			return res, fmt.Errorf("%q: %v\n%s", c, err, tail(out))
+			return res, fmt.Errorf("%q: %v\n%s", c, err, benchstat.Tail(out))
 		}
 	}
 	if err := b.proxyCall(http.MethodPost, "/__bench/reset", nil); err != nil {
@@ -119,7 +120,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 	log.Close()
 	if err != nil {
 		out, _ := os.ReadFile(logPath)
-		return res, fmt.Errorf("%q: %v (log %s)\n%s", s.cmd, err, logPath, tail(out))
+		return res, fmt.Errorf("%q: %v (log %s)\n%s", s.cmd, err, logPath, benchstat.Tail(out))
 	}
 
 	ids, err := b.jobIDs(ctx)
@@ -171,7 +172,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 	if res.Check == "" && s.check != "" && res.Submission != "" {
 		checkEnv := append(slices.Clip(env), "BENCH_SUBMISSION_ID="+res.Submission)
 		if out, err := shell(s.check, checkEnv); err != nil {
-			res.Check = strings.TrimSpace(string(tail(out)))
+			res.Check = strings.TrimSpace(string(benchstat.Tail(out)))
 			if res.Check == "" {
 				res.Check = err.Error()
 			}

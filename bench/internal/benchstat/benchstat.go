@@ -1,6 +1,7 @@
 // Package benchstat holds the small figures and words the bench commands
 // (benchtime, peerbench, watchlat) share, so that their lines and JSON
-// records say the same thing the same way.
+// records say the same thing the same way, and the tail of a failed
+// command's output.
 package benchstat
 
 import (
@@ -53,4 +54,13 @@ func AppendJSON(path string, rec any) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Tail is the last 2,000 bytes of a command's output, for an error message.
+func Tail(b []byte) string {
+	const n = 2000
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
 }
