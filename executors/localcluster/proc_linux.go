@@ -6,8 +6,9 @@ import (
 	"bytes"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/adopipe/adopipe/internal/running"
 )
 
 func sysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
@@ -22,52 +23,16 @@ func sysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
 	return a
 }
 
-// procStat returns the state letter and process group of pid from
-// /proc/<pid>/stat, ok=false if the process does not exist.
-func procStat(pid int) (state byte, pgrp int, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	// "pid (comm) S ppid pgrp ..." — comm may hold spaces and parens.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 3 {
-		return 0, 0, false
-	}
-	pg, err := strconv.Atoi(f[2])
-	if err != nil {
-		return 0, 0, false
-	}
-	return f[0][0], pg, true
-}
-
 // processAlive reports whether pid runs (zombies count as dead).
-func processAlive(pid int) bool {
-	st, _, ok := procStat(pid)
-	return ok && st != 'Z' && st != 'X'
-}
+func processAlive(pid int) bool { return running.Process(pid) }
 
 // groupAlive reports whether any non-zombie process is in group pgid.
 func groupAlive(pgid int) bool {
-	ents, err := os.ReadDir("/proc")
+	pids, err := running.Group(pgid)
 	if err != nil {
 		return syscall.Kill(-pgid, 0) == nil
 	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, pg, ok := procStat(pid)
-		if ok && pg == pgid && st != 'Z' && st != 'X' {
-			return true
-		}
-	}
-	return false
+	return len(pids) > 0
 }
 
 // looksLikeRay guards against pid reuse: the recorded pid must still be a

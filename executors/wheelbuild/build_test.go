@@ -11,11 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/adopipe/adopipe/internal/digest"
+	"github.com/adopipe/adopipe/internal/running"
 	"github.com/adopipe/adopipe/internal/testfiles"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
@@ -330,7 +330,7 @@ func TestBuildCancelKillsProcessGroup(t *testing.T) {
 				t.Errorf("error = %v, want %v", err, want)
 			}
 			for _, pid := range pids {
-				waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !alive(pid) })
+				waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !running.Process(pid) })
 			}
 		})
 	}
@@ -345,23 +345,6 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// alive reports whether pid is a live (non-zombie) process.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !os.IsNotExist(err)
-	}
-	// state is the field after the parenthesised command name
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
 }
 
 // TestBuildAllSerialisesOneCheckout: two builds of the same checkout must
