@@ -34,10 +34,15 @@ func evalAs(attr *hcl.Attribute, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, 
 	return conv, diags
 }
 
-// attrError is an error diagnostic pointing at attr's value; its detail
-// is format with args, as fmt.Sprintf makes it.
+// errorAt is an error diagnostic pointing at subject; its detail is
+// format with args, as fmt.Sprintf makes it.
+func errorAt(subject *hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject}
+}
+
+// attrError is errorAt attr's value.
 func attrError(attr *hcl.Attribute, summary, format string, args ...any) *hcl.Diagnostic {
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: attr.Expr.Range().Ptr()}
+	return errorAt(attr.Expr.Range().Ptr(), summary, format, args...)
 }
 
 func typeError(attr *hcl.Attribute, ty cty.Type, err error) *hcl.Diagnostic {
@@ -167,12 +172,7 @@ func decodeStringMap(attr *hcl.Attribute, ctx *hcl.EvalContext, what string, all
 			if !v.IsNull() {
 				got = v.Type().FriendlyName()
 			}
-			return nil, append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Invalid %s value", what),
-				Detail:   fmt.Sprintf("The value of %s %q is a %s; values must be strings. Quote it, for example %s = \"1\".", what, key, got, key),
-				Subject:  mapItemRange(attr.Expr, key).Ptr(),
-			})
+			return nil, append(diags, errorAt(mapItemRange(attr.Expr, key).Ptr(), fmt.Sprintf("Invalid %s value", what), "The value of %s %q is a %s; values must be strings. Quote it, for example %s = \"1\".", what, key, got, key))
 		}
 		out[key] = EnvValue{Value: v.AsString(), Sensitive: allSensitive || sensitive || sensitiveTop}
 	}

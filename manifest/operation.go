@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"regexp"
 
 	"github.com/hashicorp/hcl/v2"
@@ -113,12 +112,7 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, RuntimeEnv: cfg.RuntimeEnv, DeclRange: block.DefRange}
 	var diags hcl.Diagnostics
 	if len(op.Name) > MaxOperationNameLen || !operationNamePattern.MatchString(op.Name) {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid operation name",
-			Detail:   fmt.Sprintf("%q cannot be part of a Ray job id: use at most %d letters, digits, dashes or underscores, starting with a letter or digit.", op.Name, MaxOperationNameLen),
-			Subject:  block.LabelRanges[0].Ptr(),
-		})
+		diags = append(diags, errorAt(block.LabelRanges[0].Ptr(), "Invalid operation name", "%q cannot be part of a Ray job id: use at most %d letters, digits, dashes or underscores, starting with a letter or digit.", op.Name, MaxOperationNameLen))
 	}
 	content, moreDiags := block.Body.Content(operationSchema)
 	diags = append(diags, moreDiags...)
@@ -231,12 +225,7 @@ func checkStagedNames(op *Operation) hcl.Diagnostics {
 			continue
 		}
 		if prev, ok := seen[f.Dst]; ok && prev != f.Src {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Two files staged at one path",
-				Detail:   fmt.Sprintf("Operation %q stages both %s and %s as %s in the job directory. Rename one of them.", op.Name, prev, f.Src, f.Dst),
-				Subject:  op.DeclRange.Ptr(),
-			})
+			diags = append(diags, errorAt(op.DeclRange.Ptr(), "Two files staged at one path", "Operation %q stages both %s and %s as %s in the job directory. Rename one of them.", op.Name, prev, f.Src, f.Dst))
 		}
 		seen[f.Dst] = f.Src
 	}

@@ -33,19 +33,9 @@ func decodeSource(content *hcl.BodyContent, block *hcl.Block, ctx *hcl.EvalConte
 	altAttr, hasAlt := content.Attributes[altName]
 	switch {
 	case hasSrc && hasAlt:
-		return src, alt, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Both source and %s", altName),
-			Detail:   fmt.Sprintf("%s sets both source (build from a checkout) and %s (install from the package index). Keep one.", what, altName),
-			Subject:  altAttr.NameRange.Ptr(),
-		}}
+		return src, alt, hcl.Diagnostics{errorAt(altAttr.NameRange.Ptr(), fmt.Sprintf("Both source and %s", altName), "%s sets both source (build from a checkout) and %s (install from the package index). Keep one.", what, altName)}
 	case !hasSrc && !hasAlt:
-		return src, alt, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Missing source or %s", altName),
-			Detail:   fmt.Sprintf("%s needs source = \"path/to/checkout\" to build a wheel, or %s = \"...\" to install from the package index.", what, altName),
-			Subject:  block.DefRange.Ptr(),
-		}}
+		return src, alt, hcl.Diagnostics{errorAt(block.DefRange.Ptr(), fmt.Sprintf("Missing source or %s", altName), "%s needs source = \"path/to/checkout\" to build a wheel, or %s = \"...\" to install from the package index.", what, altName)}
 	case hasAlt:
 		diags = append(diags, decodeString(altAttr, ctx, &alt)...)
 		if !diags.HasErrors() && alt == "" {
