@@ -194,19 +194,29 @@ func TestKeeperRestartsKilledForwarder(t *testing.T) {
 	}
 }
 
-func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
-	f := newFake(t)
-	spec := f.spec()
-	var failNext atomic.Int32
+// flakyProbe gives spec a free local port and an HTTP probe of it that
+// fails while failNext is above zero (counting it down); calls counts the
+// probes.
+func flakyProbe(t *testing.T, spec *Spec) (failNext, calls *atomic.Int32) {
+	t.Helper()
+	failNext, calls = new(atomic.Int32), new(atomic.Int32)
 	spec.LocalPort = freePortT(t)
 	base := HTTPProbe("http://127.0.0.1:" + strconv.Itoa(spec.LocalPort) + "/")
 	spec.Probe = func(ctx context.Context) error {
+		calls.Add(1)
 		if failNext.Load() > 0 {
 			failNext.Add(-1)
 			return fmt.Errorf("injected probe failure")
 		}
 		return base(ctx)
 	}
+	return failNext, calls
+}
+
+func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
+	f := newFake(t)
+	spec := f.spec()
+	failNext, _ := flakyProbe(t, &spec)
 	k, err := Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
@@ -233,17 +243,7 @@ func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
 func TestKeeperProbeBlipsDoNotRestart(t *testing.T) {
 	f := newFake(t)
 	spec := f.spec()
-	var calls, failNext atomic.Int32
-	spec.LocalPort = freePortT(t)
-	base := HTTPProbe("http://127.0.0.1:" + strconv.Itoa(spec.LocalPort) + "/")
-	spec.Probe = func(ctx context.Context) error {
-		calls.Add(1)
-		if failNext.Load() > 0 {
-			failNext.Add(-1)
-			return fmt.Errorf("blip")
-		}
-		return base(ctx)
-	}
+	failNext, calls := flakyProbe(t, &spec)
 	k, err := Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
