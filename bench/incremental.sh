@@ -22,41 +22,16 @@ need_ray "$0" "$@"
 [[ "${BENCH_SKIP_BUILD:-}" == 1 ]] || bench_build
 src="$(bench_tree 3x20 -plugins 3 -files 20 -size 2048)"
 start_proxy
-RB="$BENCH_DIR/bin/raybench"
 
 ws="$BENCH_DIR/ws-incr"
-rm -rf "$ws"
+bench_ws "$ws"
 mkdir -p "$ws/job"
 cp -a "$src" "$ws/tree-a"
 cp -a "$src" "$ws/tree-b"
-write_mysql_context "$ws/context.yaml"
-echo "spaces: [space-1]" >"$ws/operation.yaml"
 cp "$ws/context.yaml" "$ws/operation.yaml" "$ws/job/"
 pa="$ws/tree-a/plugins/actuators"
 pb="$ws/tree-b/plugins/actuators"
-cat >"$ws/ado.hcl" <<EOF
-# Written by bench/incremental.sh.
-cluster "bench" {
-  address = "$PROXY"
-}
-
-build {
-  python    = "$PY"
-  isolation = false
-}
-
-plugin "p0" { source = "$pa/bench_p0" }
-plugin "p1" { source = "$pa/bench_p1" }
-plugin "p2" { source = "$pa/bench_p2" }
-
-operation "incr" {
-  cluster   = cluster.bench
-  context   = "context.yaml"
-  operation = "operation.yaml"
-  plugins   = [plugin.p0, plugin.p1, plugin.p2]
-  args      = ["true"]
-}
-EOF
+bench_manifest -build "$ws/ado.hcl" bench "$PROXY" incr "$pa"/bench_p{0,1,2}
 
 # The first apply builds all three wheels.
 "$ADOPIPE" -C "$ws" apply --auto-approve >"$BENCH_DIR/incr-first.out"

@@ -25,6 +25,7 @@ VENV="$root/.venv"
 PY="${ADOPIPE_PYTHON:-$VENV/bin/python}"
 RAY="$VENV/bin/ray"
 ADOPIPE="$BENCH_DIR/bin/adopipe"
+RB="$BENCH_DIR/bin/raybench" # see bench/cmd/raybench
 
 # bench_build compiles adopipe and the bench helpers into $BENCH_DIR/bin.
 bench_build() {
@@ -76,6 +77,54 @@ metadataStore:
 EOF
 }
 
+# bench_ws DIR: a fresh workspace DIR holding an ado context a remote
+# cluster accepts (context.yaml) and a one-space operation.yaml.
+bench_ws() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	write_mysql_context "$1/context.yaml"
+	echo "spaces: [space-1]" >"$1/operation.yaml"
+}
+
+# bench_manifest [-build] [-files HCL-LIST] FILE CLUSTER ADDRESS OPERATION
+# PLUGIN-DIR... writes the ado.hcl of a bench workspace: cluster CLUSTER at
+# ADDRESS, plugins p0, p1, ... from the PLUGIN-DIRs, and operation
+# OPERATION running `true` with context.yaml and operation.yaml. -build
+# adds a build block ($PY, no build isolation); -files sets the
+# operation's files, e.g. -files '["nonce.txt"]'.
+bench_manifest() {
+	local build="" files=""
+	while [[ "$1" == -* ]]; do
+		case "$1" in
+		-build) printf -v build 'build {\n  python    = "%s"\n  isolation = false\n}\n\n' "$PY" && shift ;;
+		-files) files="  files     = $2"$'\n' && shift 2 ;;
+		*) echo "bench_manifest: unknown flag $1" >&2 && return 1 ;;
+		esac
+	done
+	local file="$1" cluster="$2" address="$3" op="$4" dir n=0 plugins="" refs=""
+	shift 4
+	for dir in "$@"; do
+		plugins+="plugin \"p$n\" { source = \"$dir\" }"$'\n'
+		refs+="${refs:+, }plugin.p$n"
+		n=$((n + 1))
+	done
+	cat >"$file" <<EOF
+# Written by bench/$(basename "$0").
+cluster "$cluster" {
+  address = "$address"
+}
+
+$build$plugins
+operation "$op" {
+  cluster   = cluster.$cluster
+  context   = "context.yaml"
+  operation = "operation.yaml"
+  plugins   = [$refs]
+${files}  args      = ["true"]
+}
+EOF
+}
+
 # need_ray re-runs the calling script under scripts/with-ray-head unless
 # ADOPIPE_TEST_RAY_ADDRESS names a Ray head already. Call it as
 # `need_ray "$0" "$@"` before anything else.
@@ -118,7 +167,7 @@ wait_for_file() {
 start_proxy() {
 	local addr_file="$BENCH_DIR/proxy.$$.addr"
 	rm -f "$addr_file"
-	"$BENCH_DIR/bin/raybench" proxy -target "$ADOPIPE_TEST_RAY_ADDRESS" -addr-file "$addr_file" &
+	"$RB" proxy -target "$ADOPIPE_TEST_RAY_ADDRESS" -addr-file "$addr_file" &
 	PROXY_PID=$!
 	bench_on_exit "kill $PROXY_PID 2>/dev/null; rm -f '$addr_file'"
 	wait_for_file "$addr_file" "$PROXY_PID" 10

@@ -27,33 +27,8 @@ plugins="$tree/plugins/actuators"
 
 # The workspace (and its wheel cache) is kept while the tree is the same.
 if [[ ! -f "$ws/.stamp" || "$(cat "$ws/.stamp")" != "$(cat "$BENCH_DIR/trees/3x5000.stamp")" ]]; then
-	rm -rf "$ws"
-	mkdir -p "$ws"
-	write_mysql_context "$ws/context.yaml"
-	echo "spaces: [space-1]" >"$ws/operation.yaml"
-	cat >"$ws/ado.hcl" <<EOF
-# Written by bench/plan.sh.
-cluster "remote" {
-  address = "http://ray-head.bench.invalid:8265"
-}
-
-build {
-  python    = "$PY"
-  isolation = false
-}
-
-plugin "p0" { source = "$plugins/bench_p0" }
-plugin "p1" { source = "$plugins/bench_p1" }
-plugin "p2" { source = "$plugins/bench_p2" }
-
-operation "bench" {
-  cluster   = cluster.remote
-  context   = "context.yaml"
-  operation = "operation.yaml"
-  plugins   = [plugin.p0, plugin.p1, plugin.p2]
-  args      = ["true"]
-}
-EOF
+	bench_ws "$ws"
+	bench_manifest -build "$ws/ado.hcl" remote "http://ray-head.bench.invalid:8265" bench "$plugins"/bench_p{0,1,2}
 	echo "plan.sh: building the 3 wheels once (adopipe stage)" >&2
 	"$ADOPIPE" -C "$ws" stage -o "$ws/staged" >&2
 	rm -rf "$ws/staged"

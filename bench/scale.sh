@@ -20,26 +20,8 @@ for n in 1000 10000 100000; do
 	tree="$(bench_tree "scale-$n" -plugins 1 -files "$n" -size 1024)"
 	plugin="$tree/plugins/actuators/bench_p0"
 	ws="$BENCH_DIR/ws-scale-$n"
-	rm -rf "$ws"
-	mkdir -p "$ws"
-	write_mysql_context "$ws/context.yaml"
-	echo "spaces: [space-1]" >"$ws/operation.yaml"
-	cat >"$ws/ado.hcl" <<HCL
-# Written by bench/scale.sh.
-cluster "remote" {
-  address = "http://ray-head.bench.invalid:8265"
-}
-
-plugin "p0" { source = "$plugin" }
-
-operation "scale" {
-  cluster   = cluster.remote
-  context   = "context.yaml"
-  operation = "operation.yaml"
-  plugins   = [plugin.p0]
-  args      = ["true"]
-}
-HCL
+	bench_ws "$ws"
+	bench_manifest "$ws/ado.hcl" remote "http://ray-head.bench.invalid:8265" scale "$plugin"
 	"$ADOPIPE" -C "$ws" plan >/dev/null
 	files=$(find "$plugin" -type f | wc -l)
 	bytes=$(tree_bytes "$plugin")

@@ -26,36 +26,11 @@ need_ray "$0" "$@"
 [[ "${BENCH_SKIP_BUILD:-}" == 1 ]] || bench_build
 tree="$(bench_tree 1x1000 -plugins 1 -files 1000)"
 start_proxy
-RB="$BENCH_DIR/bin/raybench"
 
 ws="$BENCH_DIR/ws-submit"
-rm -rf "$ws"
-mkdir -p "$ws"
-write_mysql_context "$ws/context.yaml"
-echo "spaces: [space-1]" >"$ws/operation.yaml"
+bench_ws "$ws"
 nonce >"$ws/nonce.txt"
-cat >"$ws/ado.hcl" <<EOF
-# Written by bench/submit.sh.
-cluster "bench" {
-  address = "$PROXY"
-}
-
-build {
-  python    = "$PY"
-  isolation = false
-}
-
-plugin "p0" { source = "$tree/plugins/actuators/bench_p0" }
-
-operation "submit" {
-  cluster   = cluster.bench
-  context   = "context.yaml"
-  operation = "operation.yaml"
-  plugins   = [plugin.p0]
-  files     = ["nonce.txt"]
-  args      = ["true"]
-}
-EOF
+bench_manifest -build -files '["nonce.txt"]' "$ws/ado.hcl" bench "$PROXY" submit "$tree/plugins/actuators/bench_p0"
 
 # The first apply builds the wheel; the staged copy is what ray submits.
 "$ADOPIPE" -C "$ws" apply --auto-approve >"$BENCH_DIR/submit-first.out"

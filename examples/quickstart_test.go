@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/running"
 	"github.com/adopipe/adopipe/internal/testgate"
 )
 
@@ -638,8 +639,8 @@ func (q *quickstart) down() {
 	}
 	deadline := time.Now().Add(stopDeadline)
 	for {
-		left := groupAlive(pgid)
-		if !processAlive(r.PID) && len(left) == 0 {
+		left, _ := running.Group(pgid)
+		if !running.Process(r.PID) && len(left) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -652,56 +653,6 @@ func (q *quickstart) down() {
 	if _, err := os.Stat(q.recordPath()); err == nil {
 		t.Errorf("adopipe down left %s behind", q.recordPath())
 	}
-}
-
-// processAlive reports whether pid runs (a zombie waiting for its reaper
-// does not run).
-func processAlive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	state, _, ok := procStat(pid)
-	return ok && state != "Z" && state != "X"
-}
-
-// groupAlive lists the live (non-zombie) processes of process group pgid.
-func groupAlive(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		state, pg, ok := procStat(pid)
-		if ok && pg == pgid && state != "Z" && state != "X" {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// procStat returns the state and process group of pid from /proc/pid/stat.
-func procStat(pid int) (state string, pgrp int, ok bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, false
-	}
-	// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 3 {
-		return "", 0, false
-	}
-	pg, err := strconv.Atoi(f[2])
-	if err != nil {
-		return "", 0, false
-	}
-	return f[0], pg, true
 }
 
 // watcher is a background `adopipe watch` whose output goes to a file.

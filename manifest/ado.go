@@ -26,12 +26,8 @@ func decodeAdo(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Ado, hcl.Di
 	src, version, moreDiags := decodeSource(content, block, ctx, dir, "The ado block", "version")
 	diags = append(diags, moreDiags...)
 	if version != "" && !versionPattern.MatchString(version) {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid ado version",
-			Detail:   "version is an exact ado-core release such as \"1.2.0\"; for other requirements use an operation's pip list.",
-			Subject:  content.Attributes["version"].Expr.Range().Ptr(),
-		})
+		diags = append(diags, attrError(content.Attributes["version"], "Invalid ado version",
+			"version is an exact ado-core release such as \"1.2.0\"; for other requirements use an operation's pip list."))
 	}
 	return &Ado{Source: src, Version: version, DeclRange: block.DefRange}, diags
 }

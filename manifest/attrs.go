@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -28,23 +29,24 @@ func evalAs(attr *hcl.Attribute, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, 
 		return cty.DynamicVal, append(diags, typeError(attr, ty, err))
 	}
 	if conv.IsNull() {
-		return conv, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing value",
-			Detail:   fmt.Sprintf("The attribute %q must not be null.", attr.Name),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return conv, append(diags, attrError(attr, "Missing value", "The attribute %q must not be null.", attr.Name))
 	}
 	return conv, diags
 }
 
+// errorAt is an error diagnostic pointing at subject; its detail is
+// format with args, as fmt.Sprintf makes it.
+func errorAt(subject *hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject}
+}
+
+// attrError is errorAt attr's value.
+func attrError(attr *hcl.Attribute, summary, format string, args ...any) *hcl.Diagnostic {
+	return errorAt(attr.Expr.Range().Ptr(), summary, format, args...)
+}
+
 func typeError(attr *hcl.Attribute, ty cty.Type, err error) *hcl.Diagnostic {
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Incorrect attribute value type",
-		Detail:   fmt.Sprintf("Inappropriate value for attribute %q: %s required (%s).", attr.Name, ty.FriendlyName(), err),
-		Subject:  attr.Expr.Range().Ptr(),
-	}
+	return attrError(attr, "Incorrect attribute value type", "Inappropriate value for attribute %q: %s required (%s).", attr.Name, ty.FriendlyName(), err)
 }
 
 func decodeString(attr *hcl.Attribute, ctx *hcl.EvalContext, out *string) hcl.Diagnostics {
@@ -68,12 +70,7 @@ func decodeNumber(attr *hcl.Attribute, ctx *hcl.EvalContext, out *float64) hcl.D
 	if !diags.HasErrors() {
 		f, _ := v.AsBigFloat().Float64()
 		if f < 0 {
-			return append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid value",
-				Detail:   fmt.Sprintf("The attribute %q must not be negative.", attr.Name),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
+			return append(diags, attrError(attr, "Invalid value", "The attribute %q must not be negative.", attr.Name))
 		}
 		*out = f
 	}
@@ -93,14 +90,24 @@ func decodePort(attr *hcl.Attribute, ctx *hcl.EvalContext, allowZero bool, out *
 		min = 0
 	}
 	if acc != big.Exact || n < min || n > 65535 {
-		return append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid port",
-			Detail:   fmt.Sprintf("%s is not a port number; use a whole number from %d to 65535.", bf.Text('g', -1), min),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return append(diags, attrError(attr, "Invalid port", "%s is not a port number; use a whole number from %d to 65535.", bf.Text('g', -1), min))
 	}
 	*out = int(n)
+	return diags
+}
+
+// decodeChoice reads a string that must be one of choices; otherwise the
+// error is summary, saying "<attribute> is <value>; <hint>."
+func decodeChoice(attr *hcl.Attribute, ctx *hcl.EvalContext, out *string, summary, hint string, choices ...string) hcl.Diagnostics {
+	var s string
+	diags := decodeString(attr, ctx, &s)
+	if diags.HasErrors() {
+		return diags
+	}
+	if !slices.Contains(choices, s) {
+		return append(diags, attrError(attr, summary, "%s is %q; %s.", attr.Name, s, hint))
+	}
+	*out = s
 	return diags
 }
 
@@ -112,12 +119,7 @@ func decodeStringList(attr *hcl.Attribute, ctx *hcl.EvalContext, out *[]string) 
 	*out = []string{}
 	for _, e := range v.AsValueSlice() {
 		if e.IsNull() {
-			return append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Null list element",
-				Detail:   fmt.Sprintf("The list %q must not contain null.", attr.Name),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
+			return append(diags, attrError(attr, "Null list element", "The list %q must not contain null.", attr.Name))
 		}
 		*out = append(*out, e.AsString())
 	}
@@ -132,12 +134,7 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext, out *time.Duratio
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid duration",
-			Detail:   fmt.Sprintf("%q is not a positive duration; write it like \"90s\", \"15m\" or \"1h30m\".", s),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return append(diags, attrError(attr, "Invalid duration", "%q is not a positive duration; write it like \"90s\", \"15m\" or \"1h30m\".", s))
 	}
 	*out = d
 	return diags
@@ -161,12 +158,7 @@ func decodeStringMap(attr *hcl.Attribute, ctx *hcl.EvalContext, what string, all
 	val, topMarks := val.Unmark()
 	ty := val.Type()
 	if val.IsNull() || !(ty.IsObjectType() || ty.IsMapType()) {
-		return nil, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Incorrect attribute value type",
-			Detail:   fmt.Sprintf("Inappropriate value for attribute %q: a map of strings is required, like { NAME = \"value\" }.", attr.Name),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return nil, append(diags, attrError(attr, "Incorrect attribute value type", "Inappropriate value for attribute %q: a map of strings is required, like { NAME = \"value\" }.", attr.Name))
 	}
 	out := Env{}
 	for it := val.ElementIterator(); it.Next(); {
@@ -180,12 +172,7 @@ func decodeStringMap(attr *hcl.Attribute, ctx *hcl.EvalContext, what string, all
 			if !v.IsNull() {
 				got = v.Type().FriendlyName()
 			}
-			return nil, append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Invalid %s value", what),
-				Detail:   fmt.Sprintf("The value of %s %q is a %s; values must be strings. Quote it, for example %s = \"1\".", what, key, got, key),
-				Subject:  mapItemRange(attr.Expr, key).Ptr(),
-			})
+			return nil, append(diags, errorAt(mapItemRange(attr.Expr, key).Ptr(), fmt.Sprintf("Invalid %s value", what), "The value of %s %q is a %s; values must be strings. Quote it, for example %s = \"1\".", what, key, got, key))
 		}
 		out[key] = EnvValue{Value: v.AsString(), Sensitive: allSensitive || sensitive || sensitiveTop}
 	}
@@ -211,12 +198,7 @@ func decodeNumberMap(attr *hcl.Attribute, ctx *hcl.EvalContext) (map[string]floa
 	for k, e := range v.AsValueMap() {
 		f, _ := e.AsBigFloat().Float64()
 		if f < 0 {
-			return nil, append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid value",
-				Detail:   fmt.Sprintf("Resource %q must not be negative.", k),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
+			return nil, append(diags, attrError(attr, "Invalid value", "Resource %q must not be negative.", k))
 		}
 		out[k] = f
 	}

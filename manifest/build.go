@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -35,16 +34,8 @@ func decodeBuild(block *hcl.Block, ctx *hcl.EvalContext) (Build, hcl.Diagnostics
 		diags = append(diags, decodeString(attr, ctx, &b.Python)...)
 	}
 	if attr, ok := content.Attributes["frontend"]; ok {
-		d := decodeString(attr, ctx, &b.Frontend)
-		if !d.HasErrors() && b.Frontend != "build" && b.Frontend != "uv" {
-			d = append(d, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Unknown build frontend",
-				Detail:   fmt.Sprintf("frontend is %q; use \"build\" (python -m build) or \"uv\" (uv build).", b.Frontend),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
-		}
-		diags = append(diags, d...)
+		diags = append(diags, decodeChoice(attr, ctx, &b.Frontend, "Unknown build frontend",
+			"use \"build\" (python -m build) or \"uv\" (uv build)", "build", "uv")...)
 	}
 	if attr, ok := content.Attributes["isolation"]; ok {
 		diags = append(diags, decodeBool(attr, ctx, &b.Isolation)...)

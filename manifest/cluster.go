@@ -172,26 +172,11 @@ func decodeCluster(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Cluster
 
 	switch {
 	case c.Local != nil && (c.PortForward != nil || addrAttr != nil):
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Conflicting cluster settings",
-			Detail:   fmt.Sprintf("Cluster %q has a local block, so adopipe starts the head and knows its address: remove address and port_forward, or remove local.", c.Name),
-			Subject:  c.Local.DeclRange.Ptr(),
-		})
+		diags = append(diags, errorAt(c.Local.DeclRange.Ptr(), "Conflicting cluster settings", "Cluster %q has a local block, so adopipe starts the head and knows its address: remove address and port_forward, or remove local.", c.Name))
 	case c.Local == nil && c.PortForward == nil && addrAttr == nil:
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Cluster has no address",
-			Detail:   fmt.Sprintf("Cluster %q needs one of: address = \"http://HOST:8265\", a port_forward block, or a local block.", c.Name),
-			Subject:  block.DefRange.Ptr(),
-		})
+		diags = append(diags, errorAt(block.DefRange.Ptr(), "Cluster has no address", "Cluster %q needs one of: address = \"http://HOST:8265\", a port_forward block, or a local block.", c.Name))
 	case c.Local != nil && sharedAttr != nil:
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Conflicting cluster settings",
-			Detail:   fmt.Sprintf("Cluster %q has a local block: adopipe starts its head on this machine, so it shares this disk already. Remove shared_disk.", c.Name),
-			Subject:  sharedAttr.NameRange.Ptr(),
-		})
+		diags = append(diags, errorAt(sharedAttr.NameRange.Ptr(), "Conflicting cluster settings", "Cluster %q has a local block: adopipe starts its head on this machine, so it shares this disk already. Remove shared_disk.", c.Name))
 	case c.PortForward != nil && addrAttr == nil && c.PortForward.LocalPort != 0:
 		c.Address = fmt.Sprintf("http://127.0.0.1:%d", c.PortForward.LocalPort)
 	}
@@ -203,12 +188,7 @@ func checkAddress(attr *hcl.Attribute, addr string) hcl.Diagnostics {
 	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		return nil
 	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  "Invalid cluster address",
-		Detail:   fmt.Sprintf("%q is not an http(s) URL. Give the Ray dashboard address, for example \"http://127.0.0.1:8265\" (ray:// client addresses are not the Jobs API).", addr),
-		Subject:  attr.Expr.Range().Ptr(),
-	}}
+	return hcl.Diagnostics{attrError(attr, "Invalid cluster address", "%q is not an http(s) URL. Give the Ray dashboard address, for example \"http://127.0.0.1:8265\" (ray:// client addresses are not the Jobs API).", addr)}
 }
 
 func decodePortForward(block *hcl.Block, ctx *hcl.EvalContext) (*PortForward, hcl.Diagnostics) {
@@ -252,10 +232,5 @@ func decodeLocal(block *hcl.Block, ctx *hcl.EvalContext) (*LocalCluster, hcl.Dia
 }
 
 func onlyOne(b *hcl.Block, where string) *hcl.Diagnostic {
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
-		Detail:   fmt.Sprintf("%s may have at most one %s block; remove this one.", where, b.Type),
-		Subject:  b.DefRange.Ptr(),
-	}
+	return errorAt(b.DefRange.Ptr(), fmt.Sprintf("Duplicate %s block", b.Type), "%s may have at most one %s block; remove this one.", where, b.Type)
 }

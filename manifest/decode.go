@@ -150,12 +150,7 @@ func duplicate(seen map[string]map[string]*hcl.Block, block *hcl.Block) *hcl.Dia
 		if name == "" {
 			what = block.Type
 		}
-		return &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Duplicate %s block", block.Type),
-			Detail:   fmt.Sprintf("A %s block was already declared at %s. Names must be unique; rename or remove one.", what, prev.DefRange),
-			Subject:  block.DefRange.Ptr(),
-		}
+		return errorAt(block.DefRange.Ptr(), fmt.Sprintf("Duplicate %s block", block.Type), "A %s block was already declared at %s. Names must be unique; rename or remove one.", what, prev.DefRange)
 	}
 	seen[block.Type][name] = block
 	return nil
@@ -168,10 +163,5 @@ func checkName(kind string, block *hcl.Block) hcl.Diagnostics {
 	if namePattern.MatchString(name) {
 		return nil
 	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Invalid %s name", kind),
-		Detail:   fmt.Sprintf("%q is not a valid name: use a letter followed by letters, digits, underscores or dashes.", name),
-		Subject:  block.LabelRanges[0].Ptr(),
-	}}
+	return hcl.Diagnostics{errorAt(block.LabelRanges[0].Ptr(), fmt.Sprintf("Invalid %s name", kind), "%q is not a valid name: use a letter followed by letters, digits, underscores or dashes.", name)}
 }

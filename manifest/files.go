@@ -33,12 +33,7 @@ func checkFileExists(attr *hcl.Attribute, p, what string) hcl.Diagnostics {
 	if err != nil {
 		reason = fmt.Sprint(unwrapPathErr(err))
 	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("%s not found", upperFirst(what)),
-		Detail:   fmt.Sprintf("%s: %s. Paths are relative to the manifest's directory.", p, reason),
-		Subject:  attr.Expr.Range().Ptr(),
-	}}
+	return hcl.Diagnostics{attrError(attr, fmt.Sprintf("%s not found", upperFirst(what)), "%s: %s. Paths are relative to the manifest's directory.", p, reason)}
 }
 
 // decodeYAMLFile reads a path attribute naming a YAML file, checks the file
@@ -64,12 +59,7 @@ func readYAMLAttr(attr *hcl.Attribute, ctx *hcl.EvalContext, dir string) (Staged
 		return f, nil, diags
 	}
 	if doc == nil || doc.Kind != yaml.MappingNode {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "YAML file is not a mapping",
-			Detail:   fmt.Sprintf("%s must hold a YAML mapping (key: value lines), as ado expects for a %s file.", f.Src, attr.Name),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		diags = append(diags, attrError(attr, "YAML file is not a mapping", "%s must hold a YAML mapping (key: value lines), as ado expects for a %s file.", f.Src, attr.Name))
 		return f, nil, diags
 	}
 	return f, doc, diags
@@ -82,12 +72,7 @@ var yamlLinePattern = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func parseYAML(attr *hcl.Attribute, p string) (*yaml.Node, hcl.Diagnostics) {
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
-			Detail:   fmt.Sprintf("%s: %s.", p, unwrapPathErr(err)),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return nil, hcl.Diagnostics{attrError(attr, "Cannot read file", "%s: %s.", p, unwrapPathErr(err))}
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
@@ -97,12 +82,7 @@ func parseYAML(attr *hcl.Attribute, p string) (*yaml.Node, hcl.Diagnostics) {
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid YAML",
-			Detail:   fmt.Sprintf("%s: %s. Fix the YAML file; ado would refuse it too.", where, msg),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return nil, hcl.Diagnostics{attrError(attr, "Invalid YAML", "%s: %s. Fix the YAML file; ado would refuse it too.", where, msg)}
 	}
 	if len(root.Content) == 0 {
 		return nil, nil
@@ -124,24 +104,14 @@ func decodeContextFile(attr *hcl.Attribute, ctx *hcl.EvalContext, dir string) (S
 		} `yaml:"metadataStore"`
 	}
 	if err := doc.Decode(&raw); err != nil {
-		return f, info, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid ado context",
-			Detail:   fmt.Sprintf("%s: %s. A context has project and metadataStore keys.", f.Src, strings.TrimPrefix(err.Error(), "yaml: ")),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return f, info, append(diags, attrError(attr, "Invalid ado context", "%s: %s. A context has project and metadataStore keys.", f.Src, strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
 	info.Project = raw.Project
 	if raw.MetadataStore != nil {
 		info.Scheme, info.Path = raw.MetadataStore.Scheme, raw.MetadataStore.Path
 	}
 	if info.Project == "" {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid ado context",
-			Detail:   fmt.Sprintf("%s has no project key; ado needs it to name the metastore's project.", f.Src),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		diags = append(diags, attrError(attr, "Invalid ado context", "%s has no project key; ado needs it to name the metastore's project.", f.Src))
 	}
 	return f, info, diags
 }
@@ -157,12 +127,7 @@ func checkSQLite(op *Operation, attr *hcl.Attribute) hcl.Diagnostics {
 		if op.AllowRemoteSQLite {
 			return nil
 		}
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "SQLite context on a remote cluster",
-			Detail:   fmt.Sprintf("Operation %q uses a SQLite metastore (%s) on cluster %q, which does not share this machine's disk: the database is written into the job's temporary working directory and the results are lost when the job ends. Use a MySQL metastore; or, if the cluster's nodes do see this machine's files (a head you started here, an NFS home), set shared_disk = true in cluster %q; or set allow_remote_sqlite = true in the operation to accept the loss.", op.Name, op.Context.Src, op.Cluster.Name, op.Cluster.Name),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return hcl.Diagnostics{attrError(attr, "SQLite context on a remote cluster", "Operation %q uses a SQLite metastore (%s) on cluster %q, which does not share this machine's disk: the database is written into the job's temporary working directory and the results are lost when the job ends. Use a MySQL metastore; or, if the cluster's nodes do see this machine's files (a head you started here, an NFS home), set shared_disk = true in cluster %q; or set allow_remote_sqlite = true in the operation to accept the loss.", op.Name, op.Context.Src, op.Cluster.Name, op.Cluster.Name)}
 	}
 	return nil
 }
@@ -196,12 +161,7 @@ func decodeFiles(attr *hcl.Attribute, ctx *hcl.EvalContext, dir string) ([]Stage
 			}
 		}
 		if bad != "" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid file path",
-				Detail:   fmt.Sprintf("files[%d] %q %s. List files inside the manifest's directory, by relative path; they are staged at the same relative path.", i, rel, bad),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
+			diags = append(diags, attrError(attr, "Invalid file path", "files[%d] %q %s. List files inside the manifest's directory, by relative path; they are staged at the same relative path.", i, rel, bad))
 			continue
 		}
 		f := StagedFile{Src: filepath.Join(dir, filepath.FromSlash(clean)), Dst: clean}
@@ -224,12 +184,7 @@ func decodeFiles(attr *hcl.Attribute, ctx *hcl.EvalContext, dir string) ([]Stage
 // not reach outside the manifest's directory through a symlink.
 func checkStagedFile(attr *hcl.Attribute, i int, dir string, f StagedFile) hcl.Diagnostics {
 	fail := func(reason string) hcl.Diagnostics {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid file path",
-			Detail:   fmt.Sprintf("files[%d] %s: %s.", i, strconv.Quote(f.Dst), reason),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return hcl.Diagnostics{attrError(attr, "Invalid file path", "files[%d] %s: %s.", i, strconv.Quote(f.Dst), reason)}
 	}
 	fi, err := os.Stat(f.Src)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/adopipe/adopipe/internal/testfiles"
 )
 
 // FuzzLoad feeds arbitrary manifests through the whole loader: it must
@@ -17,17 +19,12 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(validManifest), false)
 	f.Add([]byte(`{"cluster": {"dev": {"address": "http://127.0.0.1:8265"}}}`), true)
-	dir := f.TempDir()
-	for name, content := range map[string]string{
+	dir := testfiles.Write(f, map[string]string{
 		"plugins/mine/pyproject.toml": "[project]\nname='mine'\n",
 		"ctx/context.yaml":            "project: p\n",
 		"operation.yaml":              "spaces: [s]\n",
 		"spaces/space.yaml":           "a: 1\n",
-	} {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(content), 0o644)
-	}
+	})
 	f.Fuzz(func(t *testing.T, src []byte, asJSON bool) {
 		name := "ado.hcl"
 		if asJSON {

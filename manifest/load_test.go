@@ -1,26 +1,11 @@
 package manifest
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-// writeTree creates files (path → content) under a temp dir.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+	"github.com/adopipe/adopipe/internal/testfiles"
+)
 
 const validManifest = `
 variable "namespace" { default = "discovery-dev" }
@@ -64,7 +49,7 @@ operation "sweep" {
 `
 
 func validTree(t *testing.T, manifest string) string {
-	return writeTree(t, map[string]string{
+	return testfiles.Write(t, map[string]string{
 		"ado.hcl":                     manifest,
 		"plugins/mine/pyproject.toml": "[project]\nname='mine'\n",
 		"ctx/context.yaml":            "project: p\nmetadataStore:\n  scheme: mysql+pymysql\n  host: h\n",
@@ -118,7 +103,7 @@ func TestLoadValid(t *testing.T) {
 }
 
 func TestVariablePrecedence(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl": `variable "v" { default = "default" }` + "\n" + `cluster "c" { address = "http://${var.v}:1" }`,
 		"a.hcl":   `v = "file-a"`,
 		"b.hcl":   `v = "file-b"`,
@@ -151,7 +136,7 @@ func TestVariablePrecedence(t *testing.T) {
 }
 
 func TestUndeclaredVarFlag(t *testing.T) {
-	dir := writeTree(t, map[string]string{"ado.hcl": `cluster "c" { address = "http://h:1" }`})
+	dir := testfiles.Write(t, map[string]string{"ado.hcl": `cluster "c" { address = "http://h:1" }`})
 	_, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{}, Vars: []VarSource{{Assignment: "nope=1"}}})
 	if !diags.HasErrors() || diags[0].Summary != "Value for undeclared variable" {
 		t.Fatalf("diags = %v", diags)
@@ -159,7 +144,7 @@ func TestUndeclaredVarFlag(t *testing.T) {
 }
 
 func TestJSONForm(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl.json": `{"cluster": {"dev": {"address": "http://127.0.0.1:8265"}}, "plugin": {"t": {"pip": "ado-trim==2.2.5"}}, "operation": {"op": {"cluster": "cluster.dev", "plugins": ["plugin.t"], "context": "c.yaml", "operation": "o.yaml"}}}`,
 		"c.yaml":       "project: p\n",
 		"o.yaml":       "spaces: []\n",
@@ -178,7 +163,7 @@ func TestJSONForm(t *testing.T) {
 }
 
 func TestRemoteSQLiteOptIn(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl": `cluster "r" { address = "https://ray.example.com" }
 operation "op" {
   cluster = cluster.r

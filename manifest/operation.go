@@ -1,9 +1,7 @@
 package manifest
 
 import (
-	"fmt"
 	"regexp"
-	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -114,12 +112,7 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 	op := &Operation{Name: block.Labels[0], OnChange: OnChangeRestart, RuntimeEnv: cfg.RuntimeEnv, DeclRange: block.DefRange}
 	var diags hcl.Diagnostics
 	if len(op.Name) > MaxOperationNameLen || !operationNamePattern.MatchString(op.Name) {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid operation name",
-			Detail:   fmt.Sprintf("%q cannot be part of a Ray job id: use at most %d letters, digits, dashes or underscores, starting with a letter or digit.", op.Name, MaxOperationNameLen),
-			Subject:  block.LabelRanges[0].Ptr(),
-		})
+		diags = append(diags, errorAt(block.LabelRanges[0].Ptr(), "Invalid operation name", "%q cannot be part of a Ray job id: use at most %d letters, digits, dashes or underscores, starting with a letter or digit.", op.Name, MaxOperationNameLen))
 	}
 	content, moreDiags := block.Body.Content(operationSchema)
 	diags = append(diags, moreDiags...)
@@ -172,16 +165,8 @@ func decodeOperation(block *hcl.Block, ctx *hcl.EvalContext, cfg *Config) (*Oper
 		diags = append(diags, decodeStringList(attr, ctx, &op.Args)...)
 	}
 	if attr, ok := content.Attributes["on_change"]; ok {
-		d := decodeString(attr, ctx, &op.OnChange)
-		if !d.HasErrors() && !slices.Contains(onChangePolicies, op.OnChange) {
-			d = append(d, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid on_change",
-				Detail:   fmt.Sprintf("on_change is %q; use \"restart\" (stop the running job, then submit the new one), \"queue\" (submit the new one after it ends), \"parallel\" (submit the new one beside it) or \"ignore\" (watch never resubmits; the wheels are still built).", op.OnChange),
-				Subject:  attr.Expr.Range().Ptr(),
-			})
-		}
-		diags = append(diags, d...)
+		diags = append(diags, decodeChoice(attr, ctx, &op.OnChange, "Invalid on_change",
+			"use \"restart\" (stop the running job, then submit the new one), \"queue\" (submit the new one after it ends), \"parallel\" (submit the new one beside it) or \"ignore\" (watch never resubmits; the wheels are still built)", onChangePolicies...)...)
 	}
 	if attr, ok := content.Attributes["allow_remote_sqlite"]; ok {
 		diags = append(diags, decodeBool(attr, ctx, &op.AllowRemoteSQLite)...)
@@ -240,12 +225,7 @@ func checkStagedNames(op *Operation) hcl.Diagnostics {
 			continue
 		}
 		if prev, ok := seen[f.Dst]; ok && prev != f.Src {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Two files staged at one path",
-				Detail:   fmt.Sprintf("Operation %q stages both %s and %s as %s in the job directory. Rename one of them.", op.Name, prev, f.Src, f.Dst),
-				Subject:  op.DeclRange.Ptr(),
-			})
+			diags = append(diags, errorAt(op.DeclRange.Ptr(), "Two files staged at one path", "Operation %q stages both %s and %s as %s in the job directory. Rename one of them.", op.Name, prev, f.Src, f.Dst))
 		}
 		seen[f.Dst] = f.Src
 	}

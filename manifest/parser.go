@@ -74,11 +74,7 @@ func (p *Parser) Load(path string, opts LoadOptions) (*Config, hcl.Diagnostics) 
 func (p *Parser) parseFile(path string) (*hcl.File, hcl.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
-			Detail:   fmt.Sprintf("%s: %s.", path, unwrapPathErr(err)),
-		}}
+		return nil, hcl.Diagnostics{errorAt(nil, "Cannot read file", "%s: %s.", path, unwrapPathErr(err))}
 	}
 	if strings.HasSuffix(path, ".json") {
 		return p.p.ParseJSON(src, path)

@@ -1,8 +1,6 @@
 package manifest
 
 import (
-	"fmt"
-
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -22,12 +20,7 @@ func decodePlugin(block *hcl.Block, ctx *hcl.EvalContext, dir string) (*Plugin, 
 	pl := &Plugin{Name: block.Labels[0], DeclRange: block.DefRange}
 	diags := checkName("plugin", block)
 	if pl.Name == "ado" {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Reserved plugin name",
-			Detail:   fmt.Sprintf("%q names ado itself; declare ado with an ado block, or give the plugin another name.", pl.Name),
-			Subject:  block.LabelRanges[0].Ptr(),
-		})
+		diags = append(diags, errorAt(block.LabelRanges[0].Ptr(), "Reserved plugin name", "%q names ado itself; declare ado with an ado block, or give the plugin another name.", pl.Name))
 	}
 	content, moreDiags := block.Body.Content(pluginSchema)
 	diags = append(diags, moreDiags...)

@@ -17,12 +17,7 @@ func decodeReference(attr *hcl.Attribute, kind string, declared []string) (strin
 func decodeReferenceList(attr *hcl.Attribute, kind string, declared []string) ([]string, hcl.Diagnostics) {
 	exprs, diags := hcl.ExprList(attr.Expr)
 	if diags.HasErrors() {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid reference list",
-			Detail:   fmt.Sprintf("%s must be a list of references such as [%s.a, %s.b].", attr.Name, kind, kind),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return nil, hcl.Diagnostics{attrError(attr, "Invalid reference list", "%s must be a list of references such as [%s.a, %s.b].", attr.Name, kind, kind)}
 	}
 	var names []string
 	seen := map[string]bool{}
@@ -33,12 +28,7 @@ func decodeReferenceList(attr *hcl.Attribute, kind string, declared []string) ([
 			continue
 		}
 		if seen[name] {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Duplicate reference",
-				Detail:   fmt.Sprintf("%s.%s is listed twice in %s; list it once.", kind, name, attr.Name),
-				Subject:  e.Range().Ptr(),
-			})
+			diags = append(diags, errorAt(e.Range().Ptr(), "Duplicate reference", "%s.%s is listed twice in %s; list it once.", kind, name, attr.Name))
 			continue
 		}
 		seen[name] = true
@@ -50,21 +40,11 @@ func decodeReferenceList(attr *hcl.Attribute, kind string, declared []string) ([
 func referenceName(expr hcl.Expression, attrName, kind string, declared []string) (string, hcl.Diagnostics) {
 	trav, diags := hcl.AbsTraversalForExpr(expr)
 	if diags.HasErrors() || len(trav) != 2 || trav.RootName() != kind {
-		return "", hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Invalid %s reference", kind),
-			Detail:   fmt.Sprintf("%s must refer to a declared %s block, like %s.NAME (without quotes).", attrName, kind, kind),
-			Subject:  expr.Range().Ptr(),
-		}}
+		return "", hcl.Diagnostics{errorAt(expr.Range().Ptr(), fmt.Sprintf("Invalid %s reference", kind), "%s must refer to a declared %s block, like %s.NAME (without quotes).", attrName, kind, kind)}
 	}
 	step, ok := trav[1].(hcl.TraverseAttr)
 	if !ok {
-		return "", hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Invalid %s reference", kind),
-			Detail:   fmt.Sprintf("Write %s.NAME to refer to a %s block.", kind, kind),
-			Subject:  expr.Range().Ptr(),
-		}}
+		return "", hcl.Diagnostics{errorAt(expr.Range().Ptr(), fmt.Sprintf("Invalid %s reference", kind), "Write %s.NAME to refer to a %s block.", kind, kind)}
 	}
 	for _, d := range declared {
 		if d == step.Name {
@@ -77,10 +57,5 @@ func referenceName(expr hcl.Expression, attrName, kind string, declared []string
 	} else {
 		hint += fmt.Sprintf(" Add a %s %q block.", kind, step.Name)
 	}
-	return "", hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Reference to undeclared %s", kind),
-		Detail:   hint,
-		Subject:  expr.Range().Ptr(),
-	}}
+	return "", hcl.Diagnostics{errorAt(expr.Range().Ptr(), fmt.Sprintf("Reference to undeclared %s", kind), "%s", hint)}
 }

@@ -1,8 +1,6 @@
 package manifest
 
 import (
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -88,33 +86,14 @@ func decodeRuntimeEnv(block *hcl.Block, ctx *hcl.EvalContext, base RuntimeEnv) (
 		diags = append(diags, decodeBool(attr, ctx, &r.EagerInstall)...)
 	}
 	if attr, ok := content.Attributes["installer"]; ok {
-		diags = append(diags, decodeChoice(attr, ctx, &r.Installer, "installer",
+		diags = append(diags, decodeChoice(attr, ctx, &r.Installer, "Unknown installer",
 			"use \"pip\" (Ray's pip: field) or \"uv\" (Ray's uv: field, as ado --remote writes it)", InstallerPip, InstallerUV)...)
 	}
 	if attr, ok := content.Attributes["layout"]; ok {
-		diags = append(diags, decodeChoice(attr, ctx, &r.Layout, "layout",
+		diags = append(diags, decodeChoice(attr, ctx, &r.Layout, "Unknown layout",
 			"use \"modules\" (plugins as py_modules, the environment reused across plugin edits) or \"wheel\" (plugin wheels installed by pip or uv)", LayoutModules, LayoutWheel)...)
 	}
 	return r, diags
-}
-
-// decodeChoice reads a string that must be one of choices.
-func decodeChoice(attr *hcl.Attribute, ctx *hcl.EvalContext, out *string, what, hint string, choices ...string) hcl.Diagnostics {
-	var s string
-	diags := decodeString(attr, ctx, &s)
-	if diags.HasErrors() {
-		return diags
-	}
-	if !slices.Contains(choices, s) {
-		return append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Unknown " + what,
-			Detail:   fmt.Sprintf("%s is %q; %s.", what, s, hint),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
-	}
-	*out = s
-	return diags
 }
 
 // decodeSetupTimeout reads a duration of whole seconds, or "none", since
@@ -131,12 +110,7 @@ func decodeSetupTimeout(attr *hcl.Attribute, ctx *hcl.EvalContext, out *int) hcl
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < time.Second || d%time.Second != 0 {
-		return append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid setup_timeout",
-			Detail:   fmt.Sprintf("%q is not a whole number of seconds; Ray counts this timeout in seconds. Write it like \"600s\" or \"10m\", or \"none\" to wait as long as the installation takes.", s),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		return append(diags, attrError(attr, "Invalid setup_timeout", "%q is not a whole number of seconds; Ray counts this timeout in seconds. Write it like \"600s\" or \"10m\", or \"none\" to wait as long as the installation takes.", s))
 	}
 	*out = int(d / time.Second)
 	return diags

@@ -3,6 +3,8 @@ package manifest
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/adopipe/adopipe/internal/testfiles"
 )
 
 // TestRuntimeEnvResolution checks that an operation's runtime_env replaces
@@ -56,7 +58,7 @@ cluster "dev" { address = "http://127.0.0.1:8265" }
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeTree(t, map[string]string{"ado.hcl": c.topLevel + op, "c.yaml": "project: p\n", "o.yaml": "spaces: []\n"})
+			dir := testfiles.Write(t, map[string]string{"ado.hcl": c.topLevel + op, "c.yaml": "project: p\n", "o.yaml": "spaces: []\n"})
 			cfg, diags := NewParser().Load(filepath.Join(dir, "ado.hcl"), LoadOptions{Environ: []string{}})
 			if diags.HasErrors() {
 				t.Fatal(diags)

@@ -33,28 +33,13 @@ func decodeSource(content *hcl.BodyContent, block *hcl.Block, ctx *hcl.EvalConte
 	altAttr, hasAlt := content.Attributes[altName]
 	switch {
 	case hasSrc && hasAlt:
-		return src, alt, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Both source and %s", altName),
-			Detail:   fmt.Sprintf("%s sets both source (build from a checkout) and %s (install from the package index). Keep one.", what, altName),
-			Subject:  altAttr.NameRange.Ptr(),
-		}}
+		return src, alt, hcl.Diagnostics{errorAt(altAttr.NameRange.Ptr(), fmt.Sprintf("Both source and %s", altName), "%s sets both source (build from a checkout) and %s (install from the package index). Keep one.", what, altName)}
 	case !hasSrc && !hasAlt:
-		return src, alt, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Missing source or %s", altName),
-			Detail:   fmt.Sprintf("%s needs source = \"path/to/checkout\" to build a wheel, or %s = \"...\" to install from the package index.", what, altName),
-			Subject:  block.DefRange.Ptr(),
-		}}
+		return src, alt, hcl.Diagnostics{errorAt(block.DefRange.Ptr(), fmt.Sprintf("Missing source or %s", altName), "%s needs source = \"path/to/checkout\" to build a wheel, or %s = \"...\" to install from the package index.", what, altName)}
 	case hasAlt:
 		diags = append(diags, decodeString(altAttr, ctx, &alt)...)
 		if !diags.HasErrors() && alt == "" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Empty %s", altName),
-				Detail:   fmt.Sprintf("%s has an empty %s.", what, altName),
-				Subject:  altAttr.Expr.Range().Ptr(),
-			})
+			diags = append(diags, attrError(altAttr, fmt.Sprintf("Empty %s", altName), "%s has an empty %s.", what, altName))
 		}
 	default:
 		var rel string
@@ -85,22 +70,12 @@ func checkSourceDir(attr *hcl.Attribute, dir string) hcl.Diagnostics {
 		if err != nil {
 			reason = fmt.Sprint(unwrapPathErr(err))
 		}
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Source directory not found",
-			Detail:   fmt.Sprintf("%s: %s. Give the path of the checkout (relative to the manifest), for example \"../ado/plugins/actuators/sfttrainer\".", dir, reason),
-			Subject:  attr.Expr.Range().Ptr(),
-		}}
+		return hcl.Diagnostics{attrError(attr, "Source directory not found", "%s: %s. Give the path of the checkout (relative to the manifest), for example \"../ado/plugins/actuators/sfttrainer\".", dir, reason)}
 	}
 	for _, marker := range []string{"pyproject.toml", "setup.py"} {
 		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
 			return nil
 		}
 	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  "Source is not a Python project",
-		Detail:   fmt.Sprintf("%s holds neither pyproject.toml nor setup.py, so no wheel can be built from it. Point source at the directory that has one.", dir),
-		Subject:  attr.Expr.Range().Ptr(),
-	}}
+	return hcl.Diagnostics{attrError(attr, "Source is not a Python project", "%s holds neither pyproject.toml nor setup.py, so no wheel can be built from it. Point source at the directory that has one.", dir)}
 }

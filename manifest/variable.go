@@ -75,12 +75,7 @@ func decodeVariable(block *hcl.Block, ctx *hcl.EvalContext) (*Variable, hcl.Diag
 			conv, err := convert.Convert(val, v.Type)
 			if err != nil {
 				v.badDefault = true
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid default value for variable",
-					Detail:   fmt.Sprintf("The default of variable %q does not match its type: %s.", v.Name, err),
-					Subject:  attr.Expr.Range().Ptr(),
-				})
+				diags = append(diags, attrError(attr, "Invalid default value for variable", "The default of variable %q does not match its type: %s.", v.Name, err))
 			} else {
 				v.Default, v.HasDefault = conv, true
 			}
@@ -105,22 +100,12 @@ func (p *Parser) resolveVariables(vars map[string]*Variable, environ []string, s
 	set := func(name string, val cty.Value, rng *hcl.Range, origin string) {
 		v, ok := vars[name]
 		if !ok {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Value for undeclared variable",
-				Detail:   fmt.Sprintf("%s sets variable %q, which the manifest does not declare. Declare it with a variable %q block or remove the value.", origin, name, name),
-				Subject:  rng,
-			})
+			diags = append(diags, errorAt(rng, "Value for undeclared variable", "%s sets variable %q, which the manifest does not declare. Declare it with a variable %q block or remove the value.", origin, name, name))
 			return
 		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid value for variable",
-				Detail:   fmt.Sprintf("%s gives variable %q a value that does not match its type: %s.", origin, name, err),
-				Subject:  rng,
-			})
+			diags = append(diags, errorAt(rng, "Invalid value for variable", "%s gives variable %q a value that does not match its type: %s.", origin, name, err))
 			return
 		}
 		values[name] = conv
@@ -183,12 +168,7 @@ func (p *Parser) resolveVariables(vars map[string]*Variable, environ []string, s
 			if v.badDefault {
 				continue
 			}
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "No value for required variable",
-				Detail:   fmt.Sprintf("Variable %q has no default. Set it with --var '%s=...', --var-file or the environment variable %s%s.", name, name, VarEnvPrefix, name),
-				Subject:  v.DeclRange.Ptr(),
-			})
+			diags = append(diags, errorAt(v.DeclRange.Ptr(), "No value for required variable", "Variable %q has no default. Set it with --var '%s=...', --var-file or the environment variable %s%s.", name, name, VarEnvPrefix, name))
 			continue
 		}
 		if v.Sensitive {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -44,8 +45,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	dir := t.TempDir()
-	files := map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl":              testManifest,
 		"c.yaml":               "project: p\nmetadataStore:\n  scheme: sqlite\n  path: /tmp/p.db\n",
 		"o.yaml":               "spaces: [s]\n",
@@ -53,33 +53,37 @@ func newFixture(t *testing.T) *fixture {
 		"alpha/src/a.py":       "A = 1\n",
 		"beta/pyproject.toml":  "[project]\nname='beta'\n",
 		"beta/src/b.py":        "B = 1\n",
-	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return &fixture{t: t, dir: dir, cache: map[string]string{}, st: state.New()}
 }
 
 func (f *fixture) plan(ops ...string) *Plan {
 	f.t.Helper()
+	return f.planWith(f.config(), ops)
+}
+
+// config loads the fixture's ado.hcl, as it is now.
+func (f *fixture) config() *manifest.Config {
+	f.t.Helper()
 	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		f.t.Fatal(diags)
 	}
-	return f.planWith(cfg, ops)
+	return cfg
+}
+
+// planner plans in the fixture's work directory with its wheel cache.
+func (f *fixture) planner() *Planner {
+	return New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) {
+		w, ok := f.cache[fp]
+		return w, ok
+	})
 }
 
 // planWith plans cfg's operations ops (all when none).
 func (f *fixture) planWith(cfg *manifest.Config, ops []string) *Plan {
 	f.t.Helper()
-	p := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) {
-		w, ok := f.cache[fp]
-		return w, ok
-	})
+	p := f.planner()
 	plan, err := p.Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: ops})
 	if err != nil {
 		f.t.Fatal(err)
@@ -190,7 +194,7 @@ func TestPlanSelectsOperations(t *testing.T) {
 	if got := actions(f.plan("solo")); got != "+beta +solo" {
 		t.Fatalf("plan solo = %q", got)
 	}
-	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	cfg := f.config()
 	_, err := New(t.TempDir(), nil).Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"nope"}})
 	if err == nil || !strings.Contains(err.Error(), `no operation "nope"`) || !strings.Contains(err.Error(), "op, solo") {
 		t.Fatalf("err = %v", err)
@@ -201,7 +205,7 @@ func TestInputsChangeReasonsAndSecrets(t *testing.T) {
 	f := newFixture(t)
 	p := f.plan("op")
 	f.apply(p)
-	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	cfg := f.config()
 	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "a", "beta": "b"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -263,10 +267,7 @@ operation "op" {
 // writes nothing: no state, no caches.
 func TestPlanInterruptedWhileFingerprinting(t *testing.T) {
 	f := newFixture(t)
-	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	cfg := f.config()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	workDir := filepath.Join(f.dir, ".adopipe")
@@ -285,9 +286,9 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	f := newFixture(t)
 	p := f.plan("solo")
 	f.apply(p)
-	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	cfg := f.config()
 	lost := map[string]JobRefresh{"solo": {Lost: true, Reason: "its local Ray head stopped"}}
-	again, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+	again, err := f.planner().
 		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: lost})
 	if err != nil {
 		t.Fatal(err)
@@ -316,9 +317,9 @@ func TestPlanReplace(t *testing.T) {
 		t.Fatalf("job step = %+v\nwant reason %q", j, want)
 	}
 
-	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	cfg := f.config()
 	replace := func(ops ...string) (*Plan, error) {
-		return New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+		return f.planner().
 			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: ops, Replace: []string{"solo"}})
 	}
 	p, err := replace("solo")
@@ -403,9 +404,9 @@ func TestPlanUsesTheRefresh(t *testing.T) {
 	rec := f.st.Operations["solo"]
 	rec.Status = "RUNNING"
 	f.st.Operations["solo"] = rec
-	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	cfg := f.config()
 	plan := func(r JobRefresh) JobStep {
-		p, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+		p, err := f.planner().
 			Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"}, Refreshed: map[string]JobRefresh{"solo": r}})
 		if err != nil {
 			t.Fatal(err)

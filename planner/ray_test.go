@@ -2,11 +2,8 @@ package planner
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/adopipe/adopipe/manifest"
 )
 
 func TestRayWarnings(t *testing.T) {
@@ -63,12 +60,9 @@ operation "pinned" {
   pin_ray   = true
 }
 `)
-	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	cfg := f.config()
 	plan := func(rays map[string]string) (*Plan, error) {
-		pl := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok })
+		pl := f.planner()
 		pl.WheelRequires = func(string) []string { return []string{"ray<2.50", "numpy"} }
 		return pl.Plan(context.Background(), Request{Config: cfg, State: f.st, ClusterRay: rays})
 	}

@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/adopipe/adopipe/manifest"
 )
 
 // notIdentity lists the spec fields deliberately left out of the digest,
@@ -147,10 +145,7 @@ func mutate(v reflect.Value) {
 // secret, and names the staged files' roles for the executors.
 func TestBuildSpecFromManifest(t *testing.T) {
 	f := newFixture(t)
-	cfg, diags := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	cfg := f.config()
 	spec, err := BuildSpec(cfg, cfg.Operations["op"], map[string]string{"alpha": "fa", "beta": "fb"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +175,7 @@ func TestBuildSpecFromManifest(t *testing.T) {
 
 func TestWatchPaths(t *testing.T) {
 	f := newFixture(t)
-	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	cfg := f.config()
 	trees, files := WatchPaths(cfg, []string{"solo", "nope"}, []string{filepath.Join(f.dir, "vars.hcl")})
 	if len(trees) != 1 || trees[0].Dir != filepath.Join(f.dir, "beta") {
 		t.Errorf("trees = %+v", trees)

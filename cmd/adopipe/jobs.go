@@ -12,15 +12,23 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// openJobs opens the workspace for a command about recorded jobs (see
-// workspace.Project.OpenJobs); its Connector starts nothing.
-func (a *app) openJobs(ctx context.Context, sf stateFlags, command string, changes bool, ops []string) (*workspace.Session, []string, *pipeline.Connector, error) {
+// withJobs runs f on the workspace opened for a command about recorded
+// jobs (see workspace.Project.OpenJobs) with a Connector that starts
+// nothing, and closes both after.
+func (a *app) withJobs(ctx context.Context, sf stateFlags, command string, changes bool, ops []string,
+	f func(s *workspace.Session, ops []string, cn *pipeline.Connector) error) error {
 	p, err := a.project(sf, command, a.warnEvents)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	s, names, err := p.OpenJobs(ctx, changes, ops)
-	return s, names, p.Connector(false), err
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	cn := p.Connector(false)
+	defer cn.Close()
+	return f(s, names, cn)
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -30,22 +38,18 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "Show the jobs this manifest submitted and their status on the cluster",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, ops, cn, err := a.openJobs(ctx, sf, "adopipe status", false, args)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			defer cn.Close()
-			if len(ops) == 0 {
-				fmt.Fprintln(a.stdout, "No jobs submitted yet.")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "OPERATION\tJOB\tSTATUS\tSUBMITTED\tCLUSTER")
-			for _, c := range s.Statuses(ctx, cn, ops) {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Operation, c.Record.JobID, c.Describe(), c.Record.SubmittedAt.Local().Format(time.DateTime), c.Cluster)
-			}
-			return tw.Flush()
+			return a.withJobs(ctx, sf, "adopipe status", false, args, func(s *workspace.Session, ops []string, cn *pipeline.Connector) error {
+				if len(ops) == 0 {
+					fmt.Fprintln(a.stdout, "No jobs submitted yet.")
+					return nil
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "OPERATION\tJOB\tSTATUS\tSUBMITTED\tCLUSTER")
+				for _, c := range s.Statuses(ctx, cn, ops) {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Operation, c.Record.JobID, c.Describe(), c.Record.SubmittedAt.Local().Format(time.DateTime), c.Cluster)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	sf.register(cmd)
@@ -64,16 +68,12 @@ func (a *app) logsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := interrupt.Context(cmd.Context(), a.stderr)
 			defer stop()
-			s, _, cn, err := a.openJobs(ctx, sf, "adopipe logs", false, args)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			defer cn.Close()
-			if follow {
-				return s.FollowLogs(ctx, cn, args[0], a.stdout)
-			}
-			return s.Logs(ctx, cn, args[0], a.stdout)
+			return a.withJobs(ctx, sf, "adopipe logs", false, args, func(s *workspace.Session, _ []string, cn *pipeline.Connector) error {
+				if follow {
+					return s.FollowLogs(ctx, cn, args[0], a.stdout)
+				}
+				return s.Logs(ctx, cn, args[0], a.stdout)
+			})
 		},
 	}
 	sf.register(cmd)
@@ -91,30 +91,26 @@ func (a *app) stopCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, _, cn, err := a.openJobs(ctx, sf, "adopipe stop", true, args)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			defer cn.Close()
-			failed := false
-			for _, op := range args {
-				id, stopped, err := s.Stop(ctx, cn, op)
-				if err == nil {
-					if stopped {
-						fmt.Fprintf(a.stdout, "job %s: stop requested for %s\n", op, id)
-					} else {
-						fmt.Fprintf(a.stdout, "job %s: %s was not running\n", op, id)
+			return a.withJobs(ctx, sf, "adopipe stop", true, args, func(s *workspace.Session, _ []string, cn *pipeline.Connector) error {
+				failed := false
+				for _, op := range args {
+					id, stopped, err := s.Stop(ctx, cn, op)
+					if err == nil {
+						if stopped {
+							fmt.Fprintf(a.stdout, "job %s: stop requested for %s\n", op, id)
+						} else {
+							fmt.Fprintf(a.stdout, "job %s: %s was not running\n", op, id)
+						}
+						continue
 					}
-					continue
+					a.printError(fmt.Errorf("operation %s: %w", op, err))
+					failed = true
 				}
-				a.printError(fmt.Errorf("operation %s: %w", op, err))
-				failed = true
-			}
-			if failed {
-				return exitCodeError{exitError}
-			}
-			return nil
+				if failed {
+					return exitCodeError{exitError}
+				}
+				return nil
+			})
 		},
 	}
 	sf.register(cmd)

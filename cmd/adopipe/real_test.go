@@ -47,11 +47,10 @@ func TestReal(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("..", "..", "testdata", "scripts", "real"),
 		Setup: func(env *testscript.Env) error {
+			if err := isolate(env); err != nil {
+				return err
+			}
 			work := env.WorkDir
-			env.Setenv("HOME", filepath.Join(work, ".home"))
-			env.Setenv("XDG_CACHE_HOME", filepath.Join(work, ".cache"))
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
-			env.Setenv("NO_COLOR", "1")
 			env.Setenv("PATH", venvBin+string(filepath.ListSeparator)+env.Getenv("PATH"))
 			env.Setenv("ADOPIPE_PYTHON", py)
 			env.Setenv("RAY_ADDRESS_FOR_TEST", addr)
@@ -67,15 +66,10 @@ func TestReal(t *testing.T) {
 				stopLocalHeads(work)
 				stopRunJobs(addr, runNonce)
 			})
-			return os.MkdirAll(filepath.Join(work, ".home"), 0o755)
+			return nil
 		},
 		RequireExplicitExec: true,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":   cmdExitCode,
-			"waitfor":    cmdWaitFor,
-			"start":      cmdStart,
-			"signal":     cmdSignal,
-			"waitexit":   cmdWaitExit,
+		Cmds: scriptCmds(map[string]scriptCmd{
 			"jobcount":   cmdJobCount,
 			"waitjob":    cmdWaitJob,
 			"pidalive":   cmdPIDAlive,
@@ -85,7 +79,7 @@ func TestReal(t *testing.T) {
 			"forgetjob":  cmdForgetJob,
 			"jobjson":    cmdJobJSON,
 			"jobenv":     cmdJobEnv,
-		},
+		}),
 	})
 }
 

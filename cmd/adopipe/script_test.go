@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,12 +44,9 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("..", "..", "testdata", "scripts"),
 		Setup: func(env *testscript.Env) error {
-			// Isolate everything a run could read or write outside $WORK.
-			work := env.WorkDir
-			env.Setenv("HOME", filepath.Join(work, ".home"))
-			env.Setenv("XDG_CACHE_HOME", filepath.Join(work, ".cache"))
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
-			env.Setenv("NO_COLOR", "1")
+			if err := isolate(env); err != nil {
+				return err
+			}
 			// A fake Jobs API per script, for commands that talk to Ray
 			// without running jobs (lock.txtar).
 			fake := fakeray.Start()
@@ -56,20 +54,42 @@ func TestScripts(t *testing.T) {
 			env.Defer(fake.Close)
 			env.Values[fakeKey{}] = fake
 			env.Setenv("FAKE_RAY", fake.URL)
-			return os.MkdirAll(filepath.Join(work, ".home"), 0o755)
+			return nil
 		},
 		RequireExplicitExec: true,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":    cmdExitCode,
+		Cmds: scriptCmds(map[string]scriptCmd{
 			"fakestatus":  cmdFakeStatus,
 			"holdlock":    cmdHoldLock,
 			"releaselock": cmdReleaseLock,
-			"start":       cmdStart,
-			"waitfor":     cmdWaitFor,
-			"signal":      cmdSignal,
-			"waitexit":    cmdWaitExit,
-		},
+		}),
 	})
+}
+
+// isolate points HOME and the XDG cache and config directories into $WORK
+// and turns colour off: a script reads and writes nothing outside $WORK.
+func isolate(env *testscript.Env) error {
+	work := env.WorkDir
+	env.Setenv("HOME", filepath.Join(work, ".home"))
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(work, ".cache"))
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
+	env.Setenv("NO_COLOR", "1")
+	return os.MkdirAll(filepath.Join(work, ".home"), 0o755)
+}
+
+type scriptCmd = func(ts *testscript.TestScript, neg bool, args []string)
+
+// scriptCmds returns the commands both script suites use (processes and
+// exit codes) and extra.
+func scriptCmds(extra map[string]scriptCmd) map[string]scriptCmd {
+	cmds := map[string]scriptCmd{
+		"exitcode": cmdExitCode,
+		"start":    cmdStart,
+		"waitfor":  cmdWaitFor,
+		"signal":   cmdSignal,
+		"waitexit": cmdWaitExit,
+	}
+	maps.Copy(cmds, extra)
+	return cmds
 }
 
 type fakeKey struct{}

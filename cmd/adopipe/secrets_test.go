@@ -15,6 +15,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -57,8 +58,7 @@ func TestSecretsStayOut(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	dir := t.TempDir()
-	for name, content := range map[string]string{
+	dir := testfiles.Write(t, map[string]string{
 		"ado.hcl": `
 variable "token" { sensitive = true }
 cluster "dev" {
@@ -76,11 +76,7 @@ operation "op" {
 		"c.yaml":              "project: p\n",
 		"o.yaml":              "spaces: [s]\n",
 		"plug/pyproject.toml": "[project]\nname='plug'\n",
-	} {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(content), 0o644)
-	}
+	})
 	t.Setenv("ADOPIPE_VAR_token", secret)
 	t.Setenv("TEAM_SECRET", secret)
 	preCacheWheel(t, dir)

@@ -18,7 +18,7 @@ func ListeningAddrs(t *testing.T, pid int) []string {
 	inodes := map[string]bool{}
 	pids := []int{pid}
 	for _, p := range descendants(pid) {
-		pids = append(pids, p.pid)
+		pids = append(pids, p.PID)
 	}
 	for _, p := range pids {
 		fds, _ := filepath.Glob("/proc/" + strconv.Itoa(p) + "/fd/*")

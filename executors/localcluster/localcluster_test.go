@@ -174,9 +174,11 @@ func TestWriteRecordAtomic(t *testing.T) {
 	}
 }
 
-func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
-	dir := t.TempDir()
-	// A recorded "head" that runs but serves nothing.
+// recordHungHead starts a fake `ray start --head --block` that runs but
+// serves nothing (its group is killed at cleanup) and records it in dir as
+// the head at address; the channel is closed when it has exited.
+func recordHungHead(t *testing.T, dir, address, tempDir string) <-chan struct{} {
+	t.Helper()
 	hung := fakeRay(t, `while :; do sleep 1; done`)
 	cmd := exec.Command(hung, "start", "--head", "--block")
 	cmd.SysProcAttr = sysProcAttr(false)
@@ -186,10 +188,16 @@ func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { signalGroup(cmd.Process.Pid, syscall.SIGKILL) })
-	r := Record{PID: cmd.Process.Pid, PGID: cmd.Process.Pid, Address: "http://127.0.0.1:1", TempDir: "/tmp/not-ours"}
+	r := Record{PID: cmd.Process.Pid, PGID: cmd.Process.Pid, Address: address, TempDir: tempDir}
 	if err := writeRecord(dir, r); err != nil {
 		t.Fatal(err)
 	}
+	return exited
+}
+
+func TestStartStopsUnresponsiveRecordedHead(t *testing.T) {
+	dir := t.TempDir()
+	exited := recordHungHead(t, dir, "http://127.0.0.1:1", "/tmp/not-ours")
 	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) || !strings.Contains(err.Error(), "does not answer") {
 		t.Fatalf("Find on a hung head: %v", err)
 	}
@@ -343,17 +351,7 @@ func TestAnotherRaysDashboardIsNotOurs(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	head := fakeRay(t, `while :; do sleep 1; done`)
-	cmd := exec.Command(head, "start", "--head", "--block")
-	cmd.SysProcAttr = sysProcAttr(false)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go cmd.Wait()
-	t.Cleanup(func() { signalGroup(cmd.Process.Pid, syscall.SIGKILL) })
-	if err := writeRecord(dir, Record{PID: cmd.Process.Pid, PGID: cmd.Process.Pid, Address: srv.URL, TempDir: t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
+	recordHungHead(t, dir, srv.URL, t.TempDir())
 	if _, err := Find(dir); !errors.Is(err, ErrNoCluster) || !strings.Contains(err.Error(), "another Ray") {
 		t.Fatalf("Find with another Ray at the address: %v", err)
 	}

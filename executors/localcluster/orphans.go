@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-// proc names one process: a pid alone could be reused once it exits.
-type proc struct {
-	pid       int
-	startTime uint64
-}
-
 // stopOrphans ends the processes of procs that outlived the head: job
 // entrypoints run in sessions of their own, so the group kill misses them
 // when the head went down before its job supervisor had signalled them.
@@ -19,7 +13,7 @@ type proc struct {
 func (c *Cluster) stopOrphans(ctx context.Context, procs []proc) {
 	var left []proc
 	for _, p := range procs {
-		if p.alive() {
+		if p.Running() {
 			left = append(left, p)
 		}
 	}
@@ -28,7 +22,7 @@ func (c *Cluster) stopOrphans(ctx context.Context, procs []proc) {
 	}
 	c.logf("stopping %d process(es) the Ray head left behind", len(left))
 	for _, p := range left {
-		_ = signalProcess(p.pid, syscall.SIGTERM)
+		_ = signalProcess(p.PID, syscall.SIGTERM)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -37,7 +31,7 @@ func (c *Cluster) stopOrphans(ctx context.Context, procs []proc) {
 	for {
 		alive := left[:0]
 		for _, p := range left {
-			if p.alive() {
+			if p.Running() {
 				alive = append(alive, p)
 			}
 		}
@@ -48,7 +42,7 @@ func (c *Cluster) stopOrphans(ctx context.Context, procs []proc) {
 		select {
 		case <-ctx.Done():
 			for _, p := range left {
-				_ = signalProcess(p.pid, syscall.SIGKILL)
+				_ = signalProcess(p.PID, syscall.SIGKILL)
 			}
 			return
 		case <-tick.C:

@@ -34,7 +34,7 @@ func TestStopOrphansEndsProcessesInOtherSessions(t *testing.T) {
 	below := descendants(parent.Process.Pid)
 	found := false
 	for _, p := range below {
-		found = found || p.pid == orphan
+		found = found || p.PID == orphan
 	}
 	if !found {
 		t.Fatalf("descendants(%d) = %v, want it to hold %d", parent.Process.Pid, below, orphan)
@@ -50,7 +50,7 @@ func TestStopOrphansEndsProcessesInOtherSessions(t *testing.T) {
 		t.Fatalf("pid %d still alive after stopOrphans", orphan)
 	}
 	// A process that is no longer the one recorded is left alone.
-	if (proc{pid: os.Getpid(), startTime: 1}).alive() {
+	if (proc{PID: os.Getpid(), StartTime: 1}).Running() {
 		t.Fatal("a pid with another start time counts as the recorded process")
 	}
 }

@@ -19,8 +19,3 @@ func groupAlive(pgid int) bool {
 }
 
 func looksLikeRay(pid int) bool { return true }
-
-// descendants is not tracked outside Linux: there is no /proc to walk.
-func descendants(int) []proc { return nil }
-
-func (proc) alive() bool { return false }

@@ -19,5 +19,9 @@ func lockFile(string) (func(), error)         { return nil, errUnsupported }
 func processAlive(int) bool                   { return false }
 func groupAlive(int) bool                     { return false }
 func looksLikeRay(int) bool                   { return false }
-func descendants(int) []proc                  { return nil }
-func (proc) alive() bool                      { return false }
+
+// proc stands in for running.Proc, which needs Unix.
+type proc struct{ PID int }
+
+func descendants(int) []proc { return nil }
+func (proc) Running() bool   { return false }

@@ -6,9 +6,16 @@ import (
 	"errors"
 	"os"
 	"syscall"
+
+	"github.com/adopipe/adopipe/internal/running"
 )
 
 const supported = true
+
+// proc is one process below the head (see Stop).
+type proc = running.Proc
+
+func descendants(pid int) []proc { return running.Descendants(pid) }
 
 func signalGroup(pgid int, sig syscall.Signal) error {
 	if pgid <= 1 {

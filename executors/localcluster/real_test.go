@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/running"
 )
 
 // These tests start real Ray heads with the project's ray CLI.
@@ -36,14 +36,7 @@ func getVersion(t *testing.T, address string) (string, bool) {
 }
 
 // gone reports whether no process with pid exists (or it is a zombie).
-func gone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return syscall.Kill(pid, 0) == syscall.ESRCH
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i > 0 && len(b) > i+2 && (b[i+2] == 'Z' || b[i+2] == 'X')
-}
+func gone(pid int) bool { return !running.Process(pid) }
 
 func start(t *testing.T, bin, dir string) *localcluster.Cluster {
 	t.Helper()

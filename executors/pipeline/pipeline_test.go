@@ -32,7 +32,6 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	fake := fakeray.Start()
 	t.Cleanup(fake.Close)
-	dir := t.TempDir()
 	files := map[string]string{
 		"ado.hcl": `
 variable "token" {
@@ -55,15 +54,7 @@ operation "op" {
 		"o.yaml":              "spaces: [s]\n",
 		"plug/pyproject.toml": "[project]\nname='plug'\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(content), 0o644)
-	}
-	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	dir, cfg := loadProject(t, files)
 	return &env{t: t, dir: dir, cfg: cfg, st: state.New(), cache: wheelcache.New(filepath.Join(dir, ".adopipe/cache")), fake: fake, address: fake.URL}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -45,14 +46,7 @@ func unauthorized(t *testing.T) (url string, requests func() []string) {
 // loadProject writes files into a fresh directory and loads its ado.hcl.
 func loadProject(t *testing.T, files map[string]string) (string, *manifest.Config) {
 	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfiles.Write(t, files)
 	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -93,6 +87,9 @@ operation "b" {
 		"plug/pyproject.toml": "[project]\nname='plug'\n",
 	})
 	cfg.Build.Python = filepath.Join(dir, "slow-python")
+	if err := os.Chmod(cfg.Build.Python, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	workDir := filepath.Join(dir, ".adopipe")
 	st := state.New()
 	p, err := planner.New(workDir, nil).Plan(context.Background(), planner.Request{Config: cfg, State: st})

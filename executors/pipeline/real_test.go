@@ -16,7 +16,6 @@ import (
 	"github.com/adopipe/adopipe/internal/raytest"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/internal/testgate"
-	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
 
@@ -26,8 +25,7 @@ import (
 func TestRealHeadKilledMidApply(t *testing.T) {
 	testgate.Real(t, "starts Ray heads")
 	rayBin := raytest.RequireRay(t)
-	dir := t.TempDir()
-	for name, content := range map[string]string{
+	dir, cfg := loadProject(t, map[string]string{
 		"ado.hcl": `
 cluster "local" {
   local { num_cpus = 1 }
@@ -40,13 +38,7 @@ operation "op" {
 }`,
 		"c.yaml": "project: p\n",
 		"o.yaml": "spaces: [s]\n",
-	} {
-		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
-	}
-	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	})
 	workDir := filepath.Join(dir, ".adopipe")
 	statePath := filepath.Join(workDir, "state.json")
 	clusterDir := ClusterDir(workDir, "local")
@@ -129,9 +121,8 @@ func TestRealPortForwardKilledMidApply(t *testing.T) {
 	testgate.Real(t, "a Ray head")
 	head := raytest.Head(t)
 	oc := newStandInOC(t, head)
-	dir := t.TempDir()
 	nonce := strings.ReplaceAll(t.Name()+time.Now().Format("150405.000000"), ".", "")
-	for name, content := range map[string]string{
+	dir, cfg := loadProject(t, map[string]string{
 		"ado.hcl": `
 cluster "dev" {
   port_forward {
@@ -150,13 +141,7 @@ operation "op" {
 }`,
 		"c.yaml": "project: p\n",
 		"o.yaml": "spaces: [s]\n",
-	} {
-		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
-	}
-	cfg, diags := manifest.NewParser().Load(filepath.Join(dir, "ado.hcl"), manifest.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	})
 	workDir := filepath.Join(dir, ".adopipe")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

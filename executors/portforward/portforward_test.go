@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/running"
 )
 
 // TestMain doubles as the stand-in forwarder's HTTP server: testdata/oc
@@ -125,18 +126,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return syscall.Kill(pid, 0) == nil
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i > 0 && len(b) > i+2 && b[i+2] != 'Z' && b[i+2] != 'X'
-}
-
 // servedBy returns the pid of the server answering on port, or 0.
 func servedBy(port int) int {
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -205,19 +194,29 @@ func TestKeeperRestartsKilledForwarder(t *testing.T) {
 	}
 }
 
-func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
-	f := newFake(t)
-	spec := f.spec()
-	var failNext atomic.Int32
+// flakyProbe gives spec a free local port and an HTTP probe of it that
+// fails while failNext is above zero (counting it down); calls counts the
+// probes.
+func flakyProbe(t *testing.T, spec *Spec) (failNext, calls *atomic.Int32) {
+	t.Helper()
+	failNext, calls = new(atomic.Int32), new(atomic.Int32)
 	spec.LocalPort = freePortT(t)
 	base := HTTPProbe("http://127.0.0.1:" + strconv.Itoa(spec.LocalPort) + "/")
 	spec.Probe = func(ctx context.Context) error {
+		calls.Add(1)
 		if failNext.Load() > 0 {
 			failNext.Add(-1)
 			return fmt.Errorf("injected probe failure")
 		}
 		return base(ctx)
 	}
+	return failNext, calls
+}
+
+func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
+	f := newFake(t)
+	spec := f.spec()
+	failNext, _ := flakyProbe(t, &spec)
 	k, err := Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +232,7 @@ func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
 		p := f.pid()
 		return p != first && strings.HasPrefix(k.State(), fmt.Sprintf("running pid %d", p))
 	})
-	if alive(first) {
+	if running.Process(first) {
 		t.Fatalf("old forwarder pid %d still alive after restart", first)
 	}
 	if servedBy(spec.LocalPort) != f.pid() {
@@ -244,17 +243,7 @@ func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
 func TestKeeperProbeBlipsDoNotRestart(t *testing.T) {
 	f := newFake(t)
 	spec := f.spec()
-	var calls, failNext atomic.Int32
-	spec.LocalPort = freePortT(t)
-	base := HTTPProbe("http://127.0.0.1:" + strconv.Itoa(spec.LocalPort) + "/")
-	spec.Probe = func(ctx context.Context) error {
-		calls.Add(1)
-		if failNext.Load() > 0 {
-			failNext.Add(-1)
-			return fmt.Errorf("blip")
-		}
-		return base(ctx)
-	}
+	failNext, calls := flakyProbe(t, &spec)
 	k, err := Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +338,7 @@ func TestKeeperStopKillsForwarder(t *testing.T) {
 	default:
 		t.Fatal("Done not closed after Stop")
 	}
-	if alive(pid) {
+	if running.Process(pid) {
 		t.Fatalf("forwarder pid %d alive after Stop", pid)
 	}
 	if servedBy(k.LocalPort()) != 0 {
@@ -381,7 +370,7 @@ func TestStartContextCancelled(t *testing.T) {
 		t.Fatalf("Start with a cancelled ctx: %v", err)
 	}
 	pid := f.pid()
-	eventually(t, "the forwarder to be killed", func() bool { return !alive(pid) })
+	eventually(t, "the forwarder to be killed", func() bool { return !running.Process(pid) })
 }
 
 func TestSpecValidation(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
-	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 // TestPathSpecDifferentialAgainstRay compares the Go matcher with Ray's
@@ -88,15 +87,7 @@ func runRayPathSpec(t *testing.T, py string, input any) []rayPathSpecResult {
 	}
 	cmd := exec.Command(py, "testdata/pathspec_match.py")
 	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if strings.Contains(stderr.String(), "No module named 'ray'") {
-			testgate.Missing(t, "ray is not installed for %s", py)
-		}
-		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
-	}
+	out := rayPythonOutput(t, py, cmd)
 	var res []rayPathSpecResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("python output: %v", err)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/raytest"
-	"github.com/adopipe/adopipe/internal/testgate"
 )
 
 func TestMain(m *testing.M) { raytest.Main(m) }
@@ -33,15 +32,7 @@ from ray._private.runtime_env.packaging import get_uri_for_directory
 print(get_uri_for_directory(sys.argv[1], include_gitignore=True, excludes=json.loads(sys.argv[2])))`
 	cmd := exec.Command(py, "-c", script, dir, string(ex))
 	cmd.Env = append(os.Environ(), "RAY_RUNTIME_ENV_IGNORE_GITIGNORE=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if strings.Contains(stderr.String(), "No module named 'ray'") {
-			testgate.Missing(t, "ray is not installed for %s", py)
-		}
-		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
-	}
+	out := rayPythonOutput(t, py, cmd)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return strings.TrimPrefix(lines[len(lines)-1], "gcs://")
 }

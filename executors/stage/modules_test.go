@@ -16,6 +16,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 	"github.com/adopipe/adopipe/internal/digest"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -86,7 +87,7 @@ func TestLayoutModules(t *testing.T) {
 		t.Fatalf("PyModules = %v, want one py_modules/<hex> dir", mod)
 	}
 	for _, f := range []string{"plug/__init__.py", "plug/data/table.txt", "plug-0.1.0.dist-info/entry_points.txt"} {
-		if got := readFile(t, filepath.Join(dir, mod[0], f)); f == "plug/__init__.py" && got != VALUE {
+		if got := testfiles.Read(t, filepath.Join(dir, mod[0], f)); f == "plug/__init__.py" && got != VALUE {
 			t.Errorf("%s = %q", f, got)
 		}
 	}
@@ -97,7 +98,7 @@ func TestLayoutModules(t *testing.T) {
 	if !reflect.DeepEqual(rt.Packages, wantPkgs) || rt.Installer != "uv" {
 		t.Errorf("packages = %v (%s), want %v under uv", rt.Packages, rt.Installer, wantPkgs)
 	}
-	if !strings.Contains(readFile(t, filepath.Join(dir, RayIgnoreFile)), "/"+ModulesDir+"/") {
+	if !strings.Contains(testfiles.Read(t, filepath.Join(dir, RayIgnoreFile)), "/"+ModulesDir+"/") {
 		t.Errorf("%s does not keep %s out of the working directory", RayIgnoreFile, ModulesDir)
 	}
 
@@ -110,7 +111,7 @@ func TestLayoutModules(t *testing.T) {
 		Config    map[string]any    `yaml:"config"`
 		EnvVars   map[string]string `yaml:"env_vars"`
 	}
-	if err := yaml.Unmarshal([]byte(readFile(t, filepath.Join(dir, RuntimeEnvFile))), &parsed); err != nil {
+	if err := yaml.Unmarshal([]byte(testfiles.Read(t, filepath.Join(dir, RuntimeEnvFile))), &parsed); err != nil {
 		t.Fatal(err)
 	}
 	wantEntries := []string{mod[0] + "/plug", mod[0] + "/plug-0.1.0.dist-info"}

@@ -5,7 +5,6 @@ package stage
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/internal/testgate"
 )
 
@@ -37,7 +37,7 @@ func TestSubmitScriptRealRay(t *testing.T) {
 	addr := raytest.Head(t)
 
 	src := filepath.Join(t.TempDir(), "hatchplugin")
-	copyTree(t, filepath.Join("..", "wheelbuild", "testdata", "plugins", "hatchplugin"), src)
+	testfiles.CopyTo(t, filepath.Join("..", "wheelbuild", "testdata", "plugins", "hatchplugin"), src)
 	ctx := context.Background()
 	built, err := wheelbuild.Build(ctx, wheelbuild.Request{Name: "hatch", SourceDir: src, Python: py,
 		OutDir: t.TempDir(), LogPath: filepath.Join(t.TempDir(), "build.log"), Timeout: 5 * time.Minute})
@@ -123,29 +123,5 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
-	}
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			if d.Name() == "__pycache__" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

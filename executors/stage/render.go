@@ -2,8 +2,9 @@ package stage
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,31 +39,15 @@ func RuntimeEnvYAML(rt RuntimeEnvSpec, pyModules []string) string {
 	writeList(&b, "excludes", rt.Excludes)
 	if len(rt.EnvVars) > 0 {
 		b.WriteString("env_vars:\n")
-		keys := make([]string, 0, len(rt.EnvVars))
-		for k := range rt.EnvVars {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(rt.EnvVars)) {
 			b.WriteString("  ")
-			if plainKey.MatchString(k) {
-				b.WriteString(k)
-			} else {
-				b.WriteString(strconv.Quote(k))
-			}
-			b.WriteString(": ")
-			b.WriteString(strconv.Quote(rt.EnvVars[k]))
-			b.WriteString("\n")
+			writeScalar(&b, k, plainKey)
+			b.WriteString(": " + strconv.Quote(rt.EnvVars[k]) + "\n")
 		}
 	}
 	if len(rt.Config) > 0 {
 		b.WriteString("config:\n")
-		keys := make([]string, 0, len(rt.Config))
-		for k := range rt.Config {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(rt.Config)) {
 			fmt.Fprintf(&b, "  %s: %v\n", k, rt.Config[k])
 		}
 	}
@@ -77,12 +62,18 @@ func writeList(b *strings.Builder, key string, items []string) {
 	b.WriteString(key + ":\n")
 	for _, p := range items {
 		b.WriteString("  - ")
-		if plainPip.MatchString(p) {
-			b.WriteString(p)
-		} else {
-			b.WriteString(strconv.Quote(p))
-		}
+		writeScalar(b, p, plainPip)
 		b.WriteString("\n")
+	}
+}
+
+// writeScalar writes s as a YAML scalar: as it is when plain matches it,
+// double-quoted otherwise.
+func writeScalar(b *strings.Builder, s string, plain *regexp.Regexp) {
+	if plain.MatchString(s) {
+		b.WriteString(s)
+	} else {
+		b.WriteString(strconv.Quote(s))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/internal/testgate"
 	"github.com/adopipe/adopipe/manifest"
 )
@@ -92,17 +93,26 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func TestStageRecipe(t *testing.T) {
-	f := newFixture(t)
-	dir := filepath.Join(t.TempDir(), "job")
-	spec := f.spec()
+// stageGolden stages spec into dir and compares its ray_runtime_env.yaml
+// and submit.sh with testdata/golden/<name>/; it returns the result and the
+// runtime env's text.
+func stageGolden(t *testing.T, dir string, spec Spec, name string) (Result, string) {
+	t.Helper()
 	res, err := Stage(dir, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := readFile(t, filepath.Join(dir, RuntimeEnvFile))
-	golden(t, "recipe/ray_runtime_env.yaml", rt)
-	golden(t, "recipe/submit.sh", readFile(t, filepath.Join(dir, SubmitScript)))
+	rt := testfiles.Read(t, filepath.Join(dir, RuntimeEnvFile))
+	golden(t, name+"/ray_runtime_env.yaml", rt)
+	golden(t, name+"/submit.sh", testfiles.Read(t, filepath.Join(dir, SubmitScript)))
+	return res, rt
+}
+
+func TestStageRecipe(t *testing.T) {
+	f := newFixture(t)
+	dir := filepath.Join(t.TempDir(), "job")
+	spec := f.spec()
+	res, rt := stageGolden(t, dir, spec, "recipe")
 
 	adoRel := "wheels/" + sha("ado wheel bytes")[:12] + "/ado_core-1.2.0-py3-none-any.whl"
 	plugRel := "wheels/" + sha("plugin wheel bytes")[:12] + "/sfttrainer-0.9.1.dev3+g1a2b3c4-py3-none-any.whl"
@@ -159,7 +169,7 @@ func TestStageRecipe(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if readFile(t, filepath.Join(dir, "my context.yaml")) != readFile(t, f.context) {
+	if testfiles.Read(t, filepath.Join(dir, "my context.yaml")) != testfiles.Read(t, f.context) {
 		t.Error("context.yaml content differs")
 	}
 	if st, _ := os.Stat(filepath.Join(dir, "extra/scripts/run.sh")); st == nil || st.Mode().Perm()&0o100 == 0 {
@@ -206,13 +216,7 @@ func TestStageQuoting(t *testing.T) {
 		},
 		Entrypoint: []string{"python", "-c", `import os; print(os.environ["QUOTED"], 'x')`, "a b", ""},
 	}
-	res, err := Stage(dir, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := readFile(t, filepath.Join(dir, RuntimeEnvFile))
-	golden(t, "quoting/ray_runtime_env.yaml", rt)
-	golden(t, "quoting/submit.sh", readFile(t, filepath.Join(dir, SubmitScript)))
+	res, rt := stageGolden(t, dir, spec, "quoting")
 	var parsed RuntimeEnvSpec
 	if err := yaml.Unmarshal([]byte(rt), &struct {
 		Pip     *[]string          `yaml:"pip"`
@@ -277,7 +281,7 @@ func TestStageRefusals(t *testing.T) {
 	if _, err := Stage(dir, f.spec()); err != nil {
 		t.Fatal(err)
 	}
-	before := readFile(t, filepath.Join(dir, RuntimeEnvFile))
+	before := testfiles.Read(t, filepath.Join(dir, RuntimeEnvFile))
 	for _, tc := range cases {
 		spec := f.spec()
 		tc.mutate(&spec)
@@ -287,7 +291,7 @@ func TestStageRefusals(t *testing.T) {
 		}
 	}
 	// Failed stagings leave the previous job dir and no temporary dirs.
-	if readFile(t, filepath.Join(dir, RuntimeEnvFile)) != before {
+	if testfiles.Read(t, filepath.Join(dir, RuntimeEnvFile)) != before {
 		t.Error("a failed Stage changed the previous job dir")
 	}
 	noLeftovers(t, filepath.Dir(dir), "job")
@@ -301,7 +305,7 @@ func TestStageReplacesOnlyStagedDirs(t *testing.T) {
 	if _, err := Stage(user, f.spec()); err == nil || !strings.Contains(err.Error(), "refusing to replace") {
 		t.Errorf("staging over a user directory: %v", err)
 	}
-	if readFile(t, filepath.Join(user, "precious.txt")) != "keep" {
+	if testfiles.Read(t, filepath.Join(user, "precious.txt")) != "keep" {
 		t.Error("user directory damaged")
 	}
 
@@ -430,7 +434,7 @@ func TestSubmitScriptArgs(t *testing.T) {
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("submit.sh: %v\n%s", err, b)
 		}
-		return strings.Split(strings.TrimSuffix(readFile(t, out), "\n"), "\n")
+		return strings.Split(strings.TrimSuffix(testfiles.Read(t, out), "\n"), "\n")
 	}
 	got := run()
 	realDir, _ := filepath.EvalSymlinks(dir)
@@ -461,15 +465,6 @@ func TestSubmitScriptRequiresAddress(t *testing.T) {
 	if err == nil || !strings.Contains(string(b), "set RAY_ADDRESS") {
 		t.Errorf("submit.sh without address: err=%v out=%s", err, b)
 	}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // noLeftovers checks that parent holds exactly the named entries (no

@@ -6,15 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/adopipe/adopipe/internal/digest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/digest"
+	"github.com/adopipe/adopipe/internal/running"
+	"github.com/adopipe/adopipe/internal/testfiles"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
 )
@@ -190,7 +192,7 @@ func TestBuildAllWithCache(t *testing.T) {
 	scm := scmPlugin(t)
 	hatch := copyPlugin(t, "hatchplugin")
 	third := copyPlugin(t, "hatchplugin")
-	os.WriteFile(filepath.Join(third, "pyproject.toml"), []byte(strings.Replace(readFile(t, filepath.Join(third, "pyproject.toml")), `name = "adopipe_hatch.test"`, `name = "adopipe-third"`, 1)), 0o644)
+	os.WriteFile(filepath.Join(third, "pyproject.toml"), []byte(strings.Replace(testfiles.Read(t, filepath.Join(third, "pyproject.toml")), `name = "adopipe_hatch.test"`, `name = "adopipe-third"`, 1)), 0o644)
 
 	reqs := func() []Request {
 		var rs []Request
@@ -223,7 +225,7 @@ func TestBuildAllWithCache(t *testing.T) {
 		cached[o.Request.Name] = path
 		checkEvents(t, events, i, EventDone)
 	}
-	thirdWheel := readFile(t, cached["third"])
+	thirdWheel := testfiles.Read(t, cached["third"])
 
 	// Break the third plugin and rebuild everything.
 	os.WriteFile(filepath.Join(third, "pyproject.toml"), []byte("[build-system\nthis is not toml\n"), 0o644)
@@ -252,7 +254,7 @@ func TestBuildAllWithCache(t *testing.T) {
 	if !ok || err != nil || path != cached["third"] {
 		t.Fatalf("cached third wheel: ok=%v err=%v path=%s", ok, err, path)
 	}
-	if readFile(t, path) != thirdWheel {
+	if testfiles.Read(t, path) != thirdWheel {
 		t.Error("cached wheel of the failed plugin changed")
 	}
 }
@@ -276,15 +278,6 @@ func checkEvents(t *testing.T, events []Event, i int, final EventKind) {
 	if len(kinds) != 2 || kinds[0] != EventStart || kinds[1] != final {
 		t.Errorf("build %d: events %v, want [start %s]", i, kinds, final)
 	}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestBuildCancelKillsProcessGroup runs a real frontend against an in-tree
@@ -378,7 +371,7 @@ func buildKilled(t *testing.T, py, mode string, timeout time.Duration) bool {
 		t.Errorf("error = %v, want %v", err, want)
 	}
 	for _, pid := range pids {
-		waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !alive(pid) })
+		waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !running.Process(pid) })
 	}
 	return true
 }
@@ -392,23 +385,6 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// alive reports whether pid is a live (non-zombie) process.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !os.IsNotExist(err)
-	}
-	// state is the field after the parenthesised command name
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
 }
 
 // TestBuildAllSerialisesOneCheckout: two builds of the same checkout must

@@ -2,7 +2,6 @@ package wheelbuild
 
 import (
 	"archive/zip"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/internal/testgate"
 )
 
@@ -47,28 +47,8 @@ func fileExists(p string) bool {
 // copyPlugin copies testdata/plugins/<name> into a fresh temp dir.
 func copyPlugin(t testing.TB, name string) string {
 	t.Helper()
-	src := filepath.Join("testdata", "plugins", name)
 	dst := filepath.Join(t.TempDir(), name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.Name() == "__pycache__" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testfiles.CopyTo(t, filepath.Join("testdata", "plugins", name), dst)
 	return dst
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
 )
 
@@ -20,13 +21,7 @@ const password = "db-pa55word-planted"
 // useManifest replaces the project's ado.hcl and files.
 func (p *project) write(files map[string]string) {
 	p.t.Helper()
-	for name, content := range files {
-		path := filepath.Join(p.dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			p.t.Fatal(err)
-		}
-	}
+	testfiles.WriteTo(p.t, p.dir, files)
 }
 
 // private checks that nothing under dir is readable by another user.

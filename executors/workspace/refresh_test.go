@@ -13,16 +13,8 @@ import (
 // plan plans the project as adopipe plan does, with o.
 func (p *project) plan(o PlanOptions) *planner.JobStep {
 	p.t.Helper()
-	ws := p.open(true)
-	s, err := ws.Open(context.Background())
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	_, s, plan := p.openAndPlan(o)
 	defer s.Close()
-	plan, err := s.Plan(context.Background(), ws.NewPlanner(), o)
-	if err != nil {
-		p.t.Fatalf("plan: %v", err)
-	}
 	return &plan.Jobs[0]
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/manifest"
+	"github.com/adopipe/adopipe/planner"
 )
 
 // deadline bounds every wait for something the code under test does.
@@ -128,19 +129,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// apply submits the operation's job once, as adopipe apply does.
-func (p *project) apply() string {
+// openAndPlan opens a locked session and plans it with o, as adopipe plan
+// and apply do; the caller closes the session.
+func (p *project) openAndPlan(o PlanOptions) (*Project, *Session, *planner.Plan) {
 	p.t.Helper()
 	ws := p.open(true)
 	s, err := ws.Open(context.Background())
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	defer s.Close()
-	plan, err := s.Plan(context.Background(), ws.NewPlanner(), PlanOptions{})
+	plan, err := s.Plan(context.Background(), ws.NewPlanner(), o)
 	if err != nil {
-		p.t.Fatal(err)
+		s.Close()
+		p.t.Fatalf("plan: %v", err)
 	}
+	return ws, s, plan
+}
+
+// apply submits the operation's job once, as adopipe apply does.
+func (p *project) apply() string {
+	p.t.Helper()
+	ws, s, plan := p.openAndPlan(PlanOptions{})
+	defer s.Close()
 	cn := ws.Connector(true)
 	defer cn.Close()
 	if _, err := pipeline.Apply(context.Background(), s.Pipeline(plan, 1, cn)); err != nil {

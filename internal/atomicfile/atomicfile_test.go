@@ -10,16 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-func read(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
+	"github.com/adopipe/adopipe/internal/testfiles"
+)
 
 // leftovers lists the temp files of path still in its directory.
 func leftovers(t *testing.T, path string) []string {
@@ -46,7 +39,7 @@ func TestWriteCreatesAndReplaces(t *testing.T) {
 	if err := Write(path, []byte("two"), Options{Perm: 0o644}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, path); got != "two" {
+	if got := testfiles.Read(t, path); got != "two" {
 		t.Errorf("content %q, want %q", got, "two")
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
@@ -69,10 +62,10 @@ func TestWriteKeepsBackup(t *testing.T) {
 	if err := Write(path, []byte("second"), Options{Backup: backup}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, backup); got != "first" {
+	if got := testfiles.Read(t, backup); got != "first" {
 		t.Errorf("backup holds %q, want %q", got, "first")
 	}
-	if got := read(t, path); got != "second" {
+	if got := testfiles.Read(t, path); got != "second" {
 		t.Errorf("file holds %q, want %q", got, "second")
 	}
 }
@@ -115,7 +108,7 @@ func TestWriteFailureAtEachStep(t *testing.T) {
 			if tt.wantNew {
 				want = "new"
 			}
-			if got := read(t, path); got != want {
+			if got := testfiles.Read(t, path); got != want {
 				t.Errorf("file holds %q, want %q", got, want)
 			}
 			if l := leftovers(t, path); len(l) != 0 {
@@ -190,7 +183,7 @@ func TestConcurrentWritersDoNotCollide(t *testing.T) {
 	if err := <-readerDone; err != nil {
 		t.Error(err)
 	}
-	if !valid[read(t, path)] {
+	if !valid[testfiles.Read(t, path)] {
 		t.Error("final content is not one whole write")
 	}
 	if l := leftovers(t, path); len(l) != 0 {
@@ -207,7 +200,7 @@ func TestWriteFromReadError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "read failed") {
 		t.Fatalf("WriteFrom = %v, want the read error", err)
 	}
-	if got := read(t, path); got != "old" {
+	if got := testfiles.Read(t, path); got != "old" {
 		t.Errorf("file holds %q after a failed write, want %q", got, "old")
 	}
 	if l := leftovers(t, path); len(l) != 0 {

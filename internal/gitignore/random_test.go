@@ -2,7 +2,6 @@ package gitignore
 
 import (
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -45,19 +44,8 @@ func TestRandomPatternsAgreeWithGit(t *testing.T) {
 		}
 		dir, paths := c.build(t)
 		want := gitIgnored(t, dir, paths)
-		m := New(Options{})
-		for d, content := range c.ignores {
-			m.AddFile(d, []byte(content))
-		}
-		var sorted []string
-		for p := range paths {
-			sorted = append(sorted, p)
-		}
-		sort.Strings(sorted)
-		for _, p := range sorted {
-			if got := m.Match(p, paths[p]); got != want[p] {
-				t.Errorf("root %q a/ %q: Match(%q, dir=%v) = %v, git says %v", root, sub, p, paths[p], got, want[p])
-			}
+		for _, d := range c.disagreements(paths, want) {
+			t.Errorf("root %q a/ %q: %s", root, sub, d)
 		}
 	}
 }

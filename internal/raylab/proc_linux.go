@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/running"
 )
 
 // stopPID sends SIGTERM to pid if it still runs the program named want
@@ -41,14 +43,8 @@ func stopPID(ctx context.Context, pid int, want string) error {
 // runs reports whether pid is a live (non-zombie) process whose command
 // line mentions want.
 func runs(pid int, want string) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	if !running.Process(pid) {
 		return false
-	}
-	if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) {
-		if s := stat[i+2]; s == 'Z' || s == 'X' {
-			return false
-		}
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	return err == nil && strings.Contains(string(cmdline), want)

@@ -129,20 +129,21 @@ func RequirePython(t testing.TB) string {
 
 func rayOrMissing(t testing.TB) string {
 	t.Helper()
-	bin := RayBin()
-	if !isExecutable(bin) {
-		testgate.Missing(t, "ray CLI not found at %s", bin)
-	}
-	return bin
+	return executableOrMissing(t, "ray CLI", RayBin())
 }
 
 func pythonOrMissing(t testing.TB) string {
 	t.Helper()
-	py := Python()
-	if !isExecutable(py) {
-		testgate.Missing(t, "python not found at %s", py)
+	return executableOrMissing(t, "python", Python())
+}
+
+// executableOrMissing returns path, or reports the part (what) missing.
+func executableOrMissing(t testing.TB, what, path string) string {
+	t.Helper()
+	if !isExecutable(path) {
+		testgate.Missing(t, "%s not found at %s", what, path)
 	}
-	return py
+	return path
 }
 
 // Head returns the http address (e.g. http://127.0.0.1:41234) of a Ray

@@ -76,14 +76,7 @@ func convert(t *testing.T, file, cwd string) converted {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "ado.hcl")
-	if err := WriteManifest(out, Render(d), true); err != nil {
-		t.Fatal(err)
-	}
-	cfg, ldiags := manifest.NewParser().Load(out, manifest.LoadOptions{Environ: []string{}})
-	if ldiags.HasErrors() {
-		b, _ := os.ReadFile(out)
-		t.Fatalf("the converted manifest does not validate: %v\n%s", ldiags, b)
-	}
+	cfg := writeValid(t, out, d, true)
 	t.Cleanup(func() { os.Remove(out) })
 	c.cfg, c.op = cfg, cfg.Operations[cfg.OperationNames()[0]]
 	c.plan, err = planner.New(t.TempDir(), nil).Plan(context.Background(), planner.Request{Config: cfg, State: state.New()})

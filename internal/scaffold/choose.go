@@ -114,6 +114,16 @@ func (c *chooser) pick(q Question, n int) ([]int, error) {
 	return c.ask(q)
 }
 
+// pickOne settles a single choice among items (see pick); ok is false when
+// there was nothing to choose or the question failed.
+func pickOne[T any](c *chooser, q Question, items []T) (item T, ok bool, err error) {
+	idx, err := c.pick(q, len(items))
+	if err != nil || len(idx) == 0 {
+		return item, false, err
+	}
+	return items[idx[0]], true, nil
+}
+
 func (c *chooser) context(flag string) (YAMLFile, error) {
 	if flag != "" {
 		return c.yamlFlag(flag, "--context", c.f.Contexts)
@@ -123,11 +133,8 @@ func (c *chooser) context(flag string) (YAMLFile, error) {
 		Options: c.yamlOptions(c.f.Contexts),
 		Flag:    "--context FILE",
 	}
-	idx, err := c.pick(q, len(c.f.Contexts))
-	if err != nil || len(idx) == 0 {
-		return YAMLFile{}, err
-	}
-	return c.f.Contexts[idx[0]], nil
+	y, _, err := pickOne(c, q, c.f.Contexts)
+	return y, err
 }
 
 func (c *chooser) operations(flags []string) ([]YAMLFile, error) {
@@ -220,11 +227,11 @@ func (c *chooser) ado(flag string) (*Ado, error) {
 		Options: c.projectOptions(c.f.Ado),
 		Flag:    "--ado DIR, --ado VERSION or --ado none",
 	}
-	idx, err := c.pick(q, len(c.f.Ado))
-	if err != nil || len(idx) == 0 {
+	p, ok, err := pickOne(c, q, c.f.Ado)
+	if !ok {
 		return nil, err
 	}
-	return adoFromCheckout(c.f.Ado[idx[0]]), nil
+	return adoFromCheckout(p), nil
 }
 
 func adoFromCheckout(p Project) *Ado {

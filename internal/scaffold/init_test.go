@@ -23,8 +23,15 @@ func initDir(t *testing.T, dir string, flags Flags, remote *Remote) *manifest.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(dir, manifest.DefaultFile)
-	if err := WriteManifest(file, Render(d), false); err != nil {
+	return writeValid(t, filepath.Join(dir, manifest.DefaultFile), d, false)
+}
+
+// writeValid writes d's manifest to file (overwrite as WriteManifest
+// takes it) and loads it as `adopipe validate` does, failing on any error
+// diagnostic.
+func writeValid(t *testing.T, file string, d *Draft, overwrite bool) *manifest.Config {
+	t.Helper()
+	if err := WriteManifest(file, Render(d), overwrite); err != nil {
 		t.Fatal(err)
 	}
 	cfg, diags := manifest.NewParser().Load(file, manifest.LoadOptions{Environ: []string{}})

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,33 +36,9 @@ func BackupPath(path string) string { return path + ".backup" }
 // Parse decodes a state file's content. Errors wrap ErrCorrupt or
 // ErrNewerVersion; they do not name a file (Load adds that).
 func Parse(data []byte) (*State, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, fmt.Errorf("%w: the file is empty (truncated?)", ErrCorrupt)
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, describeJSONError(data, err))
-	}
-	if top == nil {
-		return nil, fmt.Errorf("%w: the file holds null, not a state object", ErrCorrupt)
-	}
-	rawVersion, ok := top["version"]
-	if !ok {
-		return nil, fmt.Errorf("%w: no \"version\" field; this is not an adopipe state file", ErrCorrupt)
-	}
-	var version int
-	if err := json.Unmarshal(rawVersion, &version); err != nil {
-		return nil, fmt.Errorf("%w: \"version\" is %s, not a whole number", ErrCorrupt, truncate(rawVersion, 40))
-	}
-	if version > FormatVersion {
-		return nil, fmt.Errorf("%w: format version %d, this adopipe understands up to %d", ErrNewerVersion, version, FormatVersion)
-	}
-	if version < 1 {
-		return nil, fmt.Errorf("%w: format version %d is not valid", ErrCorrupt, version)
-	}
 	s := new(State)
-	if err := json.Unmarshal(data, s); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, describeJSONError(data, err))
+	if err := stateFormat.decode(data, s); err != nil {
+		return nil, err
 	}
 	if s.Lineage == "" {
 		return nil, fmt.Errorf("%w: no \"lineage\"", ErrCorrupt)

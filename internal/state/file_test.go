@@ -48,6 +48,15 @@ func mustLoad(t *testing.T, path string) *State {
 	return s
 }
 
+// badFile is a file content a reader must refuse with an error of kind
+// that names the file and says detail.
+type badFile struct {
+	name    string
+	content string
+	kind    error
+	detail  string
+}
+
 // tempLeftovers lists temp files Save left in dir.
 func tempLeftovers(t *testing.T, dir string) []string {
 	t.Helper()
@@ -161,16 +170,8 @@ func TestSaveRefusesToOverwriteCorruptFile(t *testing.T) {
 }
 
 func TestLoadRejectsBadFiles(t *testing.T) {
-	valid, err := os.ReadFile(filepath.Join("testdata", "valid_state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		content string
-		kind    error
-		detail  string
-	}{
+	valid := readFile(t, filepath.Join("testdata", "valid_state.json"))
+	tests := []badFile{
 		{"empty", "", ErrCorrupt, "empty"},
 		{"blank", " \n", ErrCorrupt, "empty"},
 		{"truncated", string(valid[:len(valid)/2]), ErrCorrupt, "truncated"},

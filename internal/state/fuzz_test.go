@@ -24,14 +24,8 @@ func FuzzLoadState(f *testing.F) {
 	}
 	path := filepath.Join(f.TempDir(), "state.json") // one per fuzz process
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := Load(path)
-		if err != nil {
-			if !strings.Contains(err.Error(), path) {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+		s, ok := writeAndRead(t, path, data, Load)
+		if !ok {
 			return
 		}
 		want, err := json.Marshal(s)
@@ -70,14 +64,8 @@ func FuzzReadPlanFile(f *testing.F) {
 	}
 	path := filepath.Join(f.TempDir(), "plan.json") // one per fuzz process
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		env, err := ReadPlanFile(path)
-		if err != nil {
-			if !strings.Contains(err.Error(), path) {
-				t.Fatalf("error does not name the file: %v", err)
-			}
+		env, ok := writeAndRead(t, path, data, ReadPlanFile)
+		if !ok {
 			return
 		}
 		enc, err := json.MarshalIndent(env, "", "  ")
@@ -93,4 +81,21 @@ func FuzzReadPlanFile(f *testing.F) {
 			t.Fatalf("round trip changed the envelope: %+v vs %+v", back, env)
 		}
 	})
+}
+
+// writeAndRead writes data to path and reads it back with read, whose
+// failure must name the file; ok says whether it read.
+func writeAndRead[T any](t *testing.T, path string, data []byte, read func(string) (T, error)) (v T, ok bool) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := read(path)
+	if err != nil {
+		if !strings.Contains(err.Error(), path) {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+		return v, false
+	}
+	return v, true
 }

@@ -83,30 +83,9 @@ func ReadPlanFile(path string) (*PlanFile, error) {
 
 // ParsePlanFile decodes a saved plan's content (see ReadPlanFile).
 func ParsePlanFile(data []byte) (*PlanFile, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, fmt.Errorf("%w: the file is empty (truncated?)", ErrCorrupt)
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, describeJSONError(data, err))
-	}
-	raw, ok := top["format_version"]
-	if !ok {
-		return nil, fmt.Errorf("%w: no \"format_version\" field; this is not an adopipe plan file", ErrCorrupt)
-	}
-	var version int
-	if err := json.Unmarshal(raw, &version); err != nil {
-		return nil, fmt.Errorf("%w: \"format_version\" is %s, not a whole number", ErrCorrupt, truncate(raw, 40))
-	}
-	if version > PlanFormatVersion {
-		return nil, fmt.Errorf("%w: plan format version %d, this adopipe understands up to %d", ErrNewerVersion, version, PlanFormatVersion)
-	}
-	if version < 1 {
-		return nil, fmt.Errorf("%w: plan format version %d is not valid", ErrCorrupt, version)
-	}
 	env := new(PlanFile)
-	if err := json.Unmarshal(data, env); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, describeJSONError(data, err))
+	if err := planFormat.decode(data, env); err != nil {
+		return nil, err
 	}
 	if p := bytes.TrimSpace(env.Plan); len(p) == 0 || bytes.Equal(p, []byte("null")) {
 		return nil, fmt.Errorf("%w: it holds no plan", ErrCorrupt)

@@ -109,16 +109,8 @@ func TestWritePlanFileFailureLeavesOldFile(t *testing.T) {
 }
 
 func TestReadPlanFileRejectsBadFiles(t *testing.T) {
-	good, err := os.ReadFile(filepath.Join("testdata", "valid_plan.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		content string
-		kind    error
-		detail  string
-	}{
+	good := readFile(t, filepath.Join("testdata", "valid_plan.json"))
+	tests := []badFile{
 		{"empty", "", ErrCorrupt, "empty"},
 		{"truncated", string(good[:len(good)-10]), ErrCorrupt, "truncated"},
 		{"not json", "plan: yes", ErrCorrupt, "invalid JSON"},

@@ -14,6 +14,14 @@ import (
 func Write(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	WriteTo(t, dir, files)
+	return dir
+}
+
+// WriteTo creates files (slash-separated path -> content) under dir,
+// replacing those that exist.
+func WriteTo(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -23,7 +31,16 @@ func Write(t testing.TB, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
+}
+
+// Read returns the content of the file at path.
+func Read(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // Copy copies the tree at src into a new temp dir, leaving out
@@ -31,6 +48,14 @@ func Write(t testing.TB, files map[string]string) string {
 func Copy(t testing.TB, src string, skip ...string) string {
 	t.Helper()
 	dst := t.TempDir()
+	CopyTo(t, src, dst, skip...)
+	return dst
+}
+
+// CopyTo copies the tree at src to dst (made if missing), leaving out
+// __pycache__ and the paths (relative to src) in skip.
+func CopyTo(t testing.TB, src, dst string, skip ...string) {
+	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -54,5 +79,4 @@ func Copy(t testing.TB, src string, skip ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dst
 }

@@ -22,15 +22,15 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
 )
 
 type side struct {
@@ -49,20 +49,6 @@ type Stats struct {
 	PeakRSSMB float64 `json:"peak_rss_mb"` // the largest over the timed runs
 	MedRSSMB  float64 `json:"median_rss_mb"`
 	MBPerSec  float64 `json:"mb_per_s,omitempty"`
-}
-
-// Record is one comparison, as written to -json.
-type Record struct {
-	ID       string    `json:"id"`
-	What     string    `json:"what"`
-	Runs     int       `json:"runs"`
-	Warmup   int       `json:"warmup"`
-	A        Stats     `json:"a"`
-	B        *Stats    `json:"b,omitempty"`
-	Ratio    float64   `json:"ratio_a_over_b,omitempty"`
-	Targets  []string  `json:"targets,omitempty"`
-	Met      bool      `json:"met"`
-	Finished time.Time `json:"finished"`
 }
 
 func main() {
@@ -124,14 +110,15 @@ func main() {
 		}
 	}
 
-	rec := Record{ID: id, What: what, Runs: runs, Warmup: warmup, A: a.stats(bytesN), Met: true, Finished: time.Now().UTC()}
+	rec := benchstat.NewRecord[Stats](id, what, runs, warmup)
+	rec.A = a.stats(bytesN)
 	line := fmt.Sprintf("[%s] %s: %s", id, what, rec.A.line())
 	if len(sides) == 2 {
 		bs := b.stats(bytesN)
 		rec.B = &bs
 		rec.Ratio = rec.A.MedianSec / bs.MedianSec
 		line += fmt.Sprintf(" | %s", bs.line())
-		line += fmt.Sprintf(" | ratio %s/%s %.2f (%s)", a.name, b.name, rec.Ratio, speed(rec.Ratio, a.name))
+		line += fmt.Sprintf(" | ratio %s/%s %.2f (%s)", a.name, b.name, rec.Ratio, benchstat.Speed(rec.Ratio, a.name))
 	}
 	if maxRatio > 0 && len(sides) == 2 {
 		ok := rec.Ratio <= maxRatio
@@ -139,12 +126,12 @@ func main() {
 		if maxRatio < 1 {
 			t = fmt.Sprintf("%s >= %.1fx faster", a.name, 1/maxRatio)
 		}
-		rec.Targets = append(rec.Targets, t+": "+metStr(ok))
+		rec.Targets = append(rec.Targets, t+": "+benchstat.Met(ok))
 		rec.Met = rec.Met && ok
 	}
 	if maxRSSMB > 0 {
 		ok := rec.A.PeakRSSMB < maxRSSMB
-		rec.Targets = append(rec.Targets, fmt.Sprintf("peak RSS of %s < %.0f MB: %s", a.name, maxRSSMB, metStr(ok)))
+		rec.Targets = append(rec.Targets, fmt.Sprintf("peak RSS of %s < %.0f MB: %s", a.name, maxRSSMB, benchstat.Met(ok)))
 		rec.Met = rec.Met && ok
 	}
 	if len(rec.Targets) > 0 {
@@ -152,31 +139,17 @@ func main() {
 	}
 	fmt.Println(line)
 	if jsonOut != "" {
-		if err := appendJSON(jsonOut, rec); err != nil {
+		if err := benchstat.AppendJSON(jsonOut, rec); err != nil {
 			fmt.Fprintln(os.Stderr, "benchtime:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func metStr(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "MISSED"
-}
-
-func speed(ratio float64, name string) string {
-	if ratio <= 1 {
-		return fmt.Sprintf("%s %.2fx faster", name, 1/ratio)
-	}
-	return fmt.Sprintf("%s %.2fx slower", name, ratio)
-}
-
 func (s *side) run(dir string) (time.Duration, int64, error) {
 	if s.prepare != "" {
 		if out, err := shell(dir, s.prepare, nil); err != nil {
-			return 0, 0, fmt.Errorf("prepare %q: %v\n%s", s.prepare, err, tail(out))
+			return 0, 0, fmt.Errorf("prepare %q: %v\n%s", s.prepare, err, benchstat.Tail(out))
 		}
 	}
 	var stdout, stderr bytes.Buffer
@@ -187,7 +160,7 @@ func (s *side) run(dir string) (time.Duration, int64, error) {
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%q: %v\n%s%s", s.cmd, err, tail(stdout.Bytes()), tail(stderr.Bytes()))
+		return 0, 0, fmt.Errorf("%q: %v\n%s%s", s.cmd, err, benchstat.Tail(stdout.Bytes()), benchstat.Tail(stderr.Bytes()))
 	}
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -220,23 +193,13 @@ func shell(dir, script string, env []string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
-func tail(b []byte) string {
-	const n = 2000
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
-
 func (s *side) stats(bytesN int64) Stats {
-	w := append([]time.Duration(nil), s.walls...)
-	sort.Slice(w, func(i, j int) bool { return w[i] < w[j] })
-	r := append([]int64(nil), s.rss...)
-	sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
+	w := benchstat.Sorted(s.walls)
+	r := benchstat.Sorted(s.rss)
 	st := Stats{
 		Name:      s.name,
 		Command:   s.cmd,
-		MedianSec: median(w).Seconds(),
+		MedianSec: benchstat.Median(w).Seconds(),
 		MinSec:    w[0].Seconds(),
 		MaxSec:    w[len(w)-1].Seconds(),
 		PeakRSSMB: mb(r[len(r)-1]),
@@ -257,15 +220,6 @@ func (s Stats) line() string {
 	return l
 }
 
-// median of sorted durations (the mean of the middle two for an even count).
-func median(sorted []time.Duration) time.Duration {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
-}
-
 func mb(b int64) float64 { return float64(b) / 1e6 }
 
 func fmtDur(d time.Duration) string { return fmtSec(d.Seconds()) }
@@ -277,17 +231,4 @@ func fmtSec(s float64) string {
 	default:
 		return fmt.Sprintf("%.3fs", s)
 	}
-}
-
-func appendJSON(path string, rec Record) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(f)
-	if err := enc.Encode(rec); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

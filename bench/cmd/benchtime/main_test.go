@@ -8,28 +8,6 @@ import (
 	"time"
 )
 
-func TestMedian(t *testing.T) {
-	ms := func(v ...int) []time.Duration {
-		var d []time.Duration
-		for _, x := range v {
-			d = append(d, time.Duration(x)*time.Millisecond)
-		}
-		return d
-	}
-	for _, c := range []struct {
-		in   []time.Duration
-		want time.Duration
-	}{
-		{ms(5), 5 * time.Millisecond},
-		{ms(1, 2, 9), 2 * time.Millisecond},
-		{ms(1, 2, 4, 9), 3 * time.Millisecond},
-	} {
-		if got := median(c.in); got != c.want {
-			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
-		}
-	}
-}
-
 func TestStatsSortsAndReportsPeak(t *testing.T) {
 	s := &side{name: "x", walls: []time.Duration{3 * time.Second, time.Second, 2 * time.Second}, rss: []int64{5e6, 9e6, 1e6}}
 	st := s.stats(4e6)

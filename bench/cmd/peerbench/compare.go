@@ -42,10 +42,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
 	"github.com/adopipe/adopipe/executors/rayjobs"
 )
 
@@ -134,7 +134,7 @@ func runCompare(args []string) error {
 	rec := summarise(id, what, runs, warmup, &a, &b, t)
 	fmt.Println(rec.text())
 	if jsonOut != "" {
-		return appendJSON(jsonOut, rec)
+		return benchstat.AppendJSON(jsonOut, rec)
 	}
 	return nil
 }
@@ -177,13 +177,8 @@ func spreadOf(xs []float64) spread {
 	if len(xs) == 0 {
 		return spread{}
 	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return spread{Median: m, Min: s[0], Max: s[len(s)-1], N: len(s)}
+	s := benchstat.Sorted(xs)
+	return spread{Median: benchstat.Median(s), Min: s[0], Max: s[len(s)-1], N: len(s)}
 }
 
 func (s spread) String() string {

@@ -27,6 +27,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
+	"github.com/adopipe/adopipe/internal/atomicfile"
 )
 
 const (
@@ -55,7 +58,7 @@ func runMariaDB(args []string) error {
 	if err := srv.setup(); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*addrFile, []byte(srv.addr+"\n")); err != nil {
+	if err := atomicfile.Write(*addrFile, []byte(srv.addr+"\n"), atomicfile.Options{Perm: 0o644}); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -165,7 +168,7 @@ func initDatadir(datadir string) error {
 	cmd := exec.Command(install, "--no-defaults", "--datadir="+tmp, "--user="+u.Username,
 		"--auth-root-authentication-method=normal", "--skip-test-db")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("mariadb-install-db: %v\n%s", err, tail(out))
+		return fmt.Errorf("mariadb-install-db: %v\n%s", err, benchstat.Tail(out))
 	}
 	os.RemoveAll(datadir)
 	return os.Rename(tmp, datadir)
@@ -238,20 +241,4 @@ func (m *mariaDB) stop() {
 		_ = m.cmd.Process.Kill()
 		<-m.exited
 	}
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func tail(b []byte) string {
-	const n = 2000
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
 	"github.com/adopipe/adopipe/bench/internal/countproxy"
 	"github.com/adopipe/adopipe/bench/internal/rayidle"
 	"github.com/adopipe/adopipe/executors/rayjobs"
@@ -89,7 +90,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 			continue
 		}
 		if out, err := shell(c, env); err != nil {
-			return res, fmt.Errorf("%q: %v\n%s", c, err, tail(out))
+			return res, fmt.Errorf("%q: %v\n%s", c, err, benchstat.Tail(out))
 		}
 	}
 	if err := b.proxyCall(http.MethodPost, "/__bench/reset", nil); err != nil {
@@ -119,7 +120,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 	log.Close()
 	if err != nil {
 		out, _ := os.ReadFile(logPath)
-		return res, fmt.Errorf("%q: %v (log %s)\n%s", s.cmd, err, logPath, tail(out))
+		return res, fmt.Errorf("%q: %v (log %s)\n%s", s.cmd, err, logPath, benchstat.Tail(out))
 	}
 
 	ids, err := b.jobIDs(ctx)
@@ -171,7 +172,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 	if res.Check == "" && s.check != "" && res.Submission != "" {
 		checkEnv := append(slices.Clip(env), "BENCH_SUBMISSION_ID="+res.Submission)
 		if out, err := shell(s.check, checkEnv); err != nil {
-			res.Check = strings.TrimSpace(string(tail(out)))
+			res.Check = strings.TrimSpace(string(benchstat.Tail(out)))
 			if res.Check == "" {
 				res.Check = err.Error()
 			}
@@ -202,22 +203,14 @@ func (b *bench) jobIDs(ctx context.Context) (map[string]bool, error) {
 }
 
 func (b *bench) proxyCall(method, path string, into any) error {
-	req, err := http.NewRequest(method, strings.TrimRight(b.proxy, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("proxy %s %s: %s", method, path, resp.Status)
+	var body bytes.Buffer
+	if err := countproxy.Call(b.proxy, method, path, &body); err != nil {
+		return fmt.Errorf("proxy %w", err)
 	}
 	if into == nil {
 		return nil
 	}
-	return json.NewDecoder(resp.Body).Decode(into)
+	return json.NewDecoder(&body).Decode(into)
 }
 
 // countNewFiles counts files with the suffix under dirs modified at or

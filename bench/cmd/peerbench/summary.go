@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
-	"time"
+
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
 )
 
 // sideSummary is one side over the timed runs. Name and the median_s,
@@ -37,25 +37,18 @@ type sideSummary struct {
 	EnvDiskCount int   `json:"env_disk_envs,omitempty"`
 }
 
+// record is benchtime's record (B is always set) with every run of both
+// sides.
 type record struct {
-	ID       string       `json:"id"`
-	What     string       `json:"what"`
-	Runs     int          `json:"runs"`
-	Warmup   int          `json:"warmup"`
-	A        sideSummary  `json:"a"`
-	B        *sideSummary `json:"b"`
-	Ratio    float64      `json:"ratio_a_over_b,omitempty"`
-	Targets  []string     `json:"targets,omitempty"`
-	Met      bool         `json:"met"`
-	Finished time.Time    `json:"finished"`
-	Peer     struct {
+	benchstat.Record[sideSummary]
+	Peer struct {
 		A []runResult `json:"a"`
 		B []runResult `json:"b"`
 	} `json:"peer"`
 }
 
 func summarise(id, what string, runs, warmup int, a, b *side, t targets) record {
-	rec := record{ID: id, What: what, Runs: runs, Warmup: warmup, Met: true, Finished: time.Now().UTC()}
+	rec := record{Record: benchstat.NewRecord[sideSummary](id, what, runs, warmup)}
 	rec.A = a.summary(t.diskEdits)
 	bs := b.summary(t.diskEdits)
 	rec.B = &bs
@@ -64,7 +57,7 @@ func summarise(id, what string, runs, warmup int, a, b *side, t targets) record 
 		rec.Ratio = rec.A.MedianSec / bs.MedianSec
 	}
 	add := func(desc string, ok bool) {
-		rec.Targets = append(rec.Targets, desc+": "+metStr(ok))
+		rec.Targets = append(rec.Targets, desc+": "+benchstat.Met(ok))
 		rec.Met = rec.Met && ok
 	}
 	if t.speedup > 0 {
@@ -174,7 +167,7 @@ func (r record) text() string {
 	b.WriteString(r.A.text() + "\n")
 	b.WriteString(r.B.text() + "\n")
 	if r.Ratio > 0 {
-		fmt.Fprintf(&b, "  ratio %s/%s (%s) %.2f: %s", r.A.Name, r.B.Name, r.A.Measured, r.Ratio, speed(r.Ratio, r.A.Name))
+		fmt.Fprintf(&b, "  ratio %s/%s (%s) %.2f: %s", r.A.Name, r.B.Name, r.A.Measured, r.Ratio, benchstat.Speed(r.Ratio, r.A.Name))
 	} else {
 		fmt.Fprintf(&b, "  %s measured by %s, %s by %s: no ratio", r.A.Name, r.A.Measured, r.B.Name, r.B.Measured)
 	}
@@ -198,30 +191,4 @@ func kBs(xs []int64) string {
 		s[i] = fmt.Sprintf("%.0fkB", float64(x)/1e3)
 	}
 	return strings.Join(s, ",")
-}
-
-func metStr(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "MISSED"
-}
-
-func speed(ratio float64, name string) string {
-	if ratio <= 1 {
-		return fmt.Sprintf("%s %.2fx faster", name, 1/ratio)
-	}
-	return fmt.Sprintf("%s %.2fx slower", name, ratio)
-}
-
-func appendJSON(path string, rec record) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if err := json.NewEncoder(f).Encode(rec); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -99,20 +99,7 @@ func call(args []string, method, path string, out io.Writer) error {
 	if len(args) != 1 {
 		return errors.New("want one address")
 	}
-	req, err := http.NewRequest(method, strings.TrimRight(args[0], "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	_, err = io.Copy(out, resp.Body)
-	return err
+	return countproxy.Call(args[0], method, path, out)
 }
 
 // sum adds up the JSON stats lines of FILE.

@@ -22,7 +22,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -30,11 +29,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/adopipe/adopipe/bench/internal/benchstat"
 	"github.com/adopipe/adopipe/bench/internal/countproxy"
 	"github.com/adopipe/adopipe/bench/internal/rayidle"
 )
@@ -208,9 +207,8 @@ operation "watch" {
 		return fmt.Errorf("the cluster received %d submissions, want %d (one per edit and the first)", s.Submits, warmup+edits+1)
 	}
 
-	sortD(lat)
-	sortD(lineLat)
-	med, lmed := median(lat), median(lineLat)
+	lat, lineLat = benchstat.Sorted(lat), benchstat.Sorted(lineLat)
+	med, lmed := benchstat.Median(lat), benchstat.Median(lineLat)
 	target := debounce + 100*time.Millisecond
 	rec := Record{
 		ID: "watch.latency", What: "adopipe watch: file write to submit request at the cluster",
@@ -219,22 +217,10 @@ operation "watch" {
 		LineMedian: lmed.Seconds(), OverheadSec: (med - debounce).Seconds(),
 		RatioToFloor: med.Seconds() / debounce.Seconds(), Met: med < target, Finished: time.Now().UTC(),
 	}
-	verdict := "met"
-	if !rec.Met {
-		verdict = "MISSED"
-	}
 	fmt.Printf("[watch.latency] %s, %d edits: median %s (min %s, max %s), \"submitted\" line median %s | baseline debounce %s | ratio %.2f, overhead over the debounce %s | target median < %s: %s\n",
-		rec.What, edits, ms(med), ms(lat[0]), ms(lat[len(lat)-1]), ms(lmed), ms(debounce), rec.RatioToFloor, ms(med-debounce), ms(target), verdict)
+		rec.What, edits, ms(med), ms(lat[0]), ms(lat[len(lat)-1]), ms(lmed), ms(debounce), rec.RatioToFloor, ms(med-debounce), ms(target), benchstat.Met(rec.Met))
 	if jsonOut != "" {
-		f, err := os.OpenFile(jsonOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		if err := json.NewEncoder(f).Encode(rec); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return benchstat.AppendJSON(jsonOut, rec)
 	}
 	return nil
 }
@@ -255,16 +241,6 @@ func stopWatch(cmd *exec.Cmd, exited chan error) {
 // waitIdle polls the Jobs API until no job is PENDING or RUNNING.
 func waitIdle(ray string, timeout time.Duration) error {
 	return rayidle.Wait(ray, timeout, 50*time.Millisecond)
-}
-
-func sortD(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
-
-func median(sorted []time.Duration) time.Duration {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond)) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/adopipe/adopipe/internal/raylab"
 	"github.com/adopipe/adopipe/internal/raytest"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/internal/testgate"
 )
 
@@ -97,7 +98,7 @@ func TestRemoteThroughRoute(t *testing.T) {
 	}
 	id := submittedRE.FindStringSubmatch(out)[1]
 	tails, polls := 0, 0
-	for _, line := range strings.Split(readFile(t, l.RouteLog), "\n") {
+	for _, line := range strings.Split(testfiles.Read(t, l.RouteLog), "\n") {
 		m := routeLogRE.FindStringSubmatch(line)
 		if m == nil || !strings.HasPrefix(m[3], "/api/jobs/"+id+"/logs") {
 			continue
@@ -114,7 +115,7 @@ func TestRemoteThroughRoute(t *testing.T) {
 	}
 	t.Logf("route log: %d websocket attempts refused, %d log polls answered", tails, polls)
 	if tails == 0 || polls == 0 {
-		t.Errorf("want apply's websocket refused and its log polled through the route; the route's log:\n%s", readFile(t, l.RouteLog))
+		t.Errorf("want apply's websocket refused and its log polled through the route; the route's log:\n%s", testfiles.Read(t, l.RouteLog))
 	}
 }
 
@@ -147,7 +148,7 @@ func applyRemote(t *testing.T, l *raylab.Lab, op string) string {
 			t.Errorf("apply --follow output lacks %q (the job's log)", want)
 		}
 	}
-	if strings.Contains(stdout+stderr, strings.TrimSpace(readFile(t, l.MySQLPasswordFile))) ||
+	if strings.Contains(stdout+stderr, strings.TrimSpace(testfiles.Read(t, l.MySQLPasswordFile))) ||
 		strings.Contains(stdout+stderr, labToken(t, l)) {
 		t.Errorf("apply printed a secret")
 	}
@@ -200,7 +201,7 @@ func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) {
 	ctx := filepath.Join(dir, ".home", "show-context.yaml")
 	ctxYAML := "project: " + raylab.MySQLDatabase + "\nmetadataStore:\n  scheme: mysql+pymysql\n  host: 127.0.0.1\n" +
 		"  port: " + strconv.Itoa(f.port) + "\n  database: " + raylab.MySQLDatabase + "\n  user: " + raylab.MySQLUser +
-		"\n  password: " + strings.TrimSpace(readFile(t, l.MySQLPasswordFile)) + "\n  sslVerify: false\n"
+		"\n  password: " + strings.TrimSpace(testfiles.Read(t, l.MySQLPasswordFile)) + "\n  sslVerify: false\n"
 	if err := os.WriteFile(ctx, []byte(ctxYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -243,15 +244,6 @@ func csvPart(out string) string {
 		}
 	}
 	return out
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func uniq(xs []string) []string {
