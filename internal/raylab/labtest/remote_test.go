@@ -17,8 +17,9 @@ import (
 )
 
 // remote is a copy of testdata/remote (examples/remote's shape on the
-// lab), shared by the tests so the second one reuses the wheels the first
-// built.
+// lab), shared by the tests so the later ones reuse the wheels the first
+// built, with a copy of the ado checkout's example actuator in
+// plugins/example_actuator that the edit test edits.
 var (
 	remoteOnce sync.Once
 	remoteDir  string
@@ -27,14 +28,32 @@ var (
 
 func remoteWorkspace(t *testing.T) string {
 	t.Helper()
+	ado := adoCheckout(t)
 	remoteOnce.Do(func() {
 		remoteDir = filepath.Join(pkgDir, "remote")
 		remoteErr = os.CopyFS(remoteDir, os.DirFS("testdata/remote"))
+		if remoteErr == nil {
+			remoteErr = os.CopyFS(filepath.Join(remoteDir, examplePlugin), os.DirFS(filepath.Join(ado, "plugins", "actuators", "example_actuator")))
+		}
 	})
 	if remoteErr != nil {
 		t.Fatal(remoteErr)
 	}
 	return remoteDir
+}
+
+// examplePlugin is where the remote workspace holds its copy of the
+// example actuator.
+const examplePlugin = "plugins/example_actuator"
+
+// adoCheckout is the ado checkout (make ado-checkout), resolved.
+func adoCheckout(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(filepath.Join(raytest.RepoRoot(), ".cache", "ado-checkout"))
+	if err != nil {
+		testgate.Missing(t, "no ado checkout: run `make ado-checkout` (%v)", err)
+	}
+	return dir
 }
 
 // adopipeEnv is adopipe's environment for the lab: the lab's token by
@@ -43,10 +62,6 @@ func remoteWorkspace(t *testing.T) string {
 // line).
 func adopipeEnv(t *testing.T, l *raylab.Lab, dir string) []string {
 	t.Helper()
-	adoCheckout, err := filepath.EvalSymlinks(filepath.Join(raytest.RepoRoot(), ".cache", "ado-checkout"))
-	if err != nil {
-		testgate.Missing(t, "no ado checkout: run `make ado-checkout` (%v)", err)
-	}
 	password, err := os.ReadFile(l.MySQLPasswordFile)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +82,7 @@ func adopipeEnv(t *testing.T, l *raylab.Lab, dir string) []string {
 		"PATH="+filepath.Dir(python)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"ADOPIPE_PYTHON="+python,
 		"RAY_AUTH_TOKEN_PATH="+l.TokenFile,
-		"ADOPIPE_VAR_ado_checkout="+adoCheckout,
+		"ADOPIPE_VAR_ado_checkout="+adoCheckout(t),
 		"ADOPIPE_VAR_oc="+l.OC,
 		"ADOPIPE_VAR_namespace="+l.Namespace,
 		"ADOPIPE_VAR_route="+l.RouteURL,
@@ -193,8 +208,9 @@ func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 
 // checkResults reads the latest operation's measurements with `ado show`,
 // through a forward to the metastore's service: the four entities of
-// space.yaml, measured by robotic_lab.
-func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) {
+// space.yaml, measured by robotic_lab. It returns the measured
+// adsorption_plateau_value of each entity.
+func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) map[string]string {
 	t.Helper()
 	f := startForward(t, l, nil, "-n", l.Namespace, "svc/"+raylab.MySQLService, "0:3306")
 	ctx := filepath.Join(dir, ".home", "show-context.yaml")
@@ -222,16 +238,17 @@ func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) {
 			t.Fatalf("ado show measurements: no column %s in %v", name, rows[0])
 		}
 	}
-	entities := map[string]bool{}
+	entities := map[string]string{}
 	for _, r := range rows[1:] {
 		if r[col["experiment_id"]] != "robotic_lab.peptide_mineralization@1.0.0" || r[col["adsorption_plateau_value"]] == "" {
 			t.Errorf("unexpected measurement row %v", r)
 		}
-		entities[r[col["peptide_concentration"]]+"/"+r[col["lanthanide_concentration"]]] = true
+		entities[r[col["peptide_concentration"]]+"/"+r[col["lanthanide_concentration"]]] = r[col["adsorption_plateau_value"]]
 	}
 	if len(entities) != 4 {
 		t.Errorf("ado show measurements: %d entities, want the 4 of space.yaml:\n%s", len(entities), stdout)
 	}
+	return entities
 }
 
 // csvPart drops ado's INFO lines before the CSV header.
