@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,6 +100,12 @@ func RunCluster(dir string) error {
 func (c *supervisor) startRay(ctx context.Context, starts int) error {
 	var version string
 	for attempt := 1; ; attempt++ {
+		// Left from an earlier start, the head's address file makes `ray
+		// start --head` refuse to start ("already running at
+		// 127.0.0.1:6379") while any other Ray head on this machine, another
+		// lab's in its own namespace included, uses that port: Ray looks for
+		// running GCS servers with ps. A restarted pod has a fresh one.
+		os.Remove(filepath.Join(c.d.rayTemp("head"), "ray_current_cluster"))
 		head, err := c.start("head", true, headArgs(c.d, c.cfg)...)
 		if err != nil {
 			return err

@@ -322,23 +322,27 @@ func (l *Lab) WaitReady(ctx context.Context) error {
 	return writeJSON(layout(l.Dir).record(), l, 0o644)
 }
 
-// waitStarts waits until the record at path is the restart's.
+// waitStarts waits until the record at path is the restart's, or the
+// supervisor exited (a restart that failed).
 func (l *Lab) waitStarts(ctx context.Context, path string, v *clusterReady) error {
 	d := layout(l.Dir)
-	err := waitFor(ctx, 8*time.Minute, nil, func() error {
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
+	defer cancel()
+	for {
 		if !runs(l.ClusterPID, "raylab") {
-			return fmt.Errorf("the lab's supervisor exited")
+			return fmt.Errorf("restarting the lab's head: its supervisor exited; the end of %s:\n%s", d.log("cluster"), tail(d.log("cluster"), 25))
 		}
-		if err := readJSON(path, v); err != nil {
-			return err
+		err := readJSON(path, v)
+		if err == nil && v.Starts >= l.restarting {
+			return nil
 		}
-		if v.Starts < l.restarting {
-			return fmt.Errorf("%s is still from start %d", filepath.Base(path), v.Starts)
+		if err == nil {
+			err = fmt.Errorf("%s is still from start %d", filepath.Base(path), v.Starts)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("restarting the lab's head: %v; the end of %s:\n%s", err, d.log("cluster"), tail(d.log("cluster"), 25))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("restarting the lab's head: %v (%v); the end of %s:\n%s", ctx.Err(), err, d.log("cluster"), tail(d.log("cluster"), 25))
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return nil
 }
