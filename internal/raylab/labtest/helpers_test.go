@@ -307,15 +307,15 @@ func newJobs(before, after map[string]jobInfo) []string {
 	return ids
 }
 
-// stopJob stops a job a test no longer needs, so it does not hold the
-// worker's CPUs while the next tests run.
+// stopJob asks the cluster to stop a job a test no longer needs, so it
+// does not hold the worker's CPUs while the next tests run. It does not
+// wait: a job still setting up its runtime env stops only once that is
+// done.
 func stopJob(t *testing.T, l *raylab.Lab, id string) {
 	t.Helper()
 	if code := api(t, l, http.MethodPost, "/api/jobs/"+id+"/stop", labToken(t, l), nil, nil); code != http.StatusOK {
 		t.Errorf("stopping job %s: HTTP %d", id, code)
-		return
 	}
-	waitJob(t, l, id)
 }
 
 // envDirs lists the runtime environments Ray made on the lab's nodes: the

@@ -172,12 +172,13 @@ func applyRemote(t *testing.T, l *raylab.Lab, op string) string {
 }
 
 // checkPlacement: every actor and task that appeared during the apply ran
-// on the worker, and among them are the example actuator's actors (the
-// measurements).
+// on the worker, and among them are the example actuator's actors and the
+// measurement tasks they run (ado's _ray_fn_runner, one per entity
+// measured).
 func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 	t.Helper()
 	byNode := map[string][]string{}
-	measured := 0
+	measured, tasks := 0, 0
 	for id, p := range listPlaced(t, l) {
 		if _, old := before[id]; old || p.NodeID == "" {
 			continue // older, or not placed (actor creation records)
@@ -193,6 +194,12 @@ func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 				t.Errorf("measurement actor %s ran on node %s, not on the worker %s", id, p.NodeID, l.WorkerNodeIDs[0])
 			}
 		}
+		if p.Name == "_ray_fn_runner" {
+			tasks++
+			if p.NodeID != l.WorkerNodeIDs[0] {
+				t.Errorf("measurement task %s ran on node %s, not on the worker %s", id, p.NodeID, l.WorkerNodeIDs[0])
+			}
+		}
 	}
 	for node, names := range byNode {
 		sort.Strings(names)
@@ -200,6 +207,10 @@ func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 	}
 	if measured == 0 {
 		t.Errorf("no RoboticLab actor appeared: the measurements did not run")
+	}
+	// Two operations, each measuring the four entities of space.yaml.
+	if tasks < 8 {
+		t.Errorf("%d measurement tasks (_ray_fn_runner) appeared, want one per entity of each operation, 8", tasks)
 	}
 	if names := byNode[l.HeadNodeID]; len(names) > 0 {
 		t.Errorf("work ran on the head node %s: %v", l.HeadNodeID, uniq(names))

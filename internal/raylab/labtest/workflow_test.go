@@ -3,6 +3,7 @@ package labtest
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -196,31 +197,42 @@ func TestRemoteRayVersion(t *testing.T) {
 	if m == nil {
 		t.Fatalf("apply printed no submission:\n%s", stdout)
 	}
+	checkPinned(t, l, m[1], pin)
+	// The job is left to TestRemoteHeadRestarted, which restarts the
+	// cluster under it.
+}
+
+// checkPinned checks the job was submitted with pin among its pip
+// requirements.
+func checkPinned(t *testing.T, l *raylab.Lab, id, pin string) {
+	t.Helper()
 	var j jobInfo
-	api(t, l, "GET", "/api/jobs/"+m[1], labToken(t, l), nil, &j)
+	if code := api(t, l, http.MethodGet, "/api/jobs/"+id, labToken(t, l), nil, &j); code != http.StatusOK {
+		t.Fatalf("GET /api/jobs/%s: HTTP %d", id, code)
+	}
 	b, _ := json.Marshal(j.RuntimeEnv["pip"])
 	if !strings.Contains(string(b), strconv.Quote(pin)) {
-		t.Errorf("job %s was submitted without the pin %s: runtime_env pip %s", m[1], pin, b)
+		t.Errorf("job %s was submitted without the pin %s: runtime_env pip %s", id, pin, b)
 	}
-	stopJob(t, l, m[1])
 }
 
 // The head restarts and forgets its jobs (a KubeRay head pod restarting
 // without GCS fault tolerance): status says the cluster no longer knows
 // the job, plan resubmits it for that reason, and apply, right after the
 // restart (when the head may still answer "No available agent" to a
-// submit), submits it exactly once.
+// submit), submits it exactly once, through the route. The job is
+// TestRemoteRayVersion's (this test submits it when run alone).
 func TestRemoteHeadRestarted(t *testing.T) {
 	l := needLab(t)
 	dir := remoteWorkspace(t)
 	env := adopipeEnv(t, l, dir)
-	const op = "measure_route"
+	const op = "ray_pinned"
 
 	stdout, stderr, err := run(t, applyDeadline, dir, env, adopipeBin, "apply", "--auto-approve", op)
 	if err != nil {
 		t.Fatalf("adopipe apply %s: %v\n%s\n%s", op, err, stdout, stderr)
 	}
-	m := submittedRE.FindStringSubmatch(stdout)
+	m := regexp.MustCompile(`job \w+: (?:already )?submitted as (adopipe-[\w-]+)`).FindStringSubmatch(stdout)
 	if m == nil {
 		t.Fatalf("apply printed no submission:\n%s", stdout)
 	}
@@ -263,6 +275,7 @@ func TestRemoteHeadRestarted(t *testing.T) {
 	if ids := newJobs(nil, opJobs(t, l, op)); len(ids) != 1 || ids[0] != m[1] {
 		t.Errorf("the restarted cluster has jobs %v of %s, want exactly %s", ids, op, m[1])
 	}
+	checkPinned(t, l, m[1], "ray=="+l.RayVersion)
 	// What the route saw of the submits: Ray's "No available agent"
 	// answers (500), retried, and one accepted.
 	codes := map[string]int{}

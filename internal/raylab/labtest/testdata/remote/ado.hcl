@@ -3,7 +3,7 @@
 # cluster through the stand-in `oc port-forward` (operation "explore") or
 # through the HTTPS route (operation "explore_route"), results in the
 # cluster's MySQL metastore. Operation "measure", one ado operation, is
-# what the tests of edits, forwarder deaths and head restarts submit.
+# what the tests of edits and forwarder deaths submit.
 
 variable "ado_checkout" {
   description = "Path of the ado checkout (make ado-checkout)."
@@ -115,23 +115,10 @@ operation "measure" {
   }
 }
 
-# measure through the route, for the test that restarts the head.
-operation "measure_route" {
-  cluster   = cluster.route
-  context   = "context.yaml"
-  operation = "measure.yaml"
-  plugins   = [plugin.robotic_lab, plugin.anomalous_series]
-  files     = ["space.yaml", "run.sh"]
-  env       = { ADO_MYSQL_PASSWORD = var.mysql_password, LAB_ROUTE = "route" }
-  args      = ["bash", "run.sh", "measure"]
-
-  resources {
-    num_cpus = 1
-  }
-}
-
 # Ray version checks (TestRemoteRayVersion). ray_mismatch is only
 # planned: its pip line would install another Ray than the cluster's.
+# ray_pinned, through the route, is also the job TestRemoteHeadRestarted
+# loses and resubmits.
 operation "ray_mismatch" {
   cluster   = cluster.route
   context   = "context.yaml"
