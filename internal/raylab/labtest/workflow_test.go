@@ -232,7 +232,9 @@ func TestRemoteHeadRestarted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("adopipe apply %s: %v\n%s\n%s", op, err, stdout, stderr)
 	}
-	m := regexp.MustCompile(`job \w+: (?:already )?submitted as (adopipe-[\w-]+)`).FindStringSubmatch(stdout)
+	// "job ray_pinned: submitted as ID", or the plan's "already submitted
+	// as ID" after TestRemoteRayVersion.
+	m := regexp.MustCompile(`submitted as (adopipe-ray_pinned-[0-9a-f]+)`).FindStringSubmatch(stdout)
 	if m == nil {
 		t.Fatalf("apply printed no submission:\n%s", stdout)
 	}
