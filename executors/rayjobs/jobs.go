@@ -243,9 +243,11 @@ const noAgentMarker = "No available agent to submit job"
 // (Ray answers "Please use a different submission_id"), the job is not
 // submitted again: Submit returns the id with alreadySubmitted true. Submits
 // with a SubmissionID are retried after transport errors and 502/503/504 (the
-// deterministic id makes that safe: a retry that finds the first attempt
-// landed reports alreadySubmitted). Without a SubmissionID it is never
-// retried.
+// deterministic id makes that safe). A retry that finds the id taken means
+// this call's earlier attempt landed and only its answer was lost (a
+// port-forward that died): the job is this call's, alreadySubmitted is
+// false, so the caller follows it as the job it submitted. Without a
+// SubmissionID it is never retried.
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (submissionID string, alreadySubmitted bool, err error) {
 	if strings.TrimSpace(req.Entrypoint) == "" {
 		return "", false, errors.New("submit: the entrypoint is empty")
@@ -263,7 +265,7 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (submissionID st
 		return "", false, err
 	}
 	if req.SubmissionID != "" && resp.status >= 400 && bytes.Contains(resp.body, []byte(duplicateMarker)) {
-		return req.SubmissionID, true, nil
+		return req.SubmissionID, resp.attempts == 1, nil
 	}
 	if err := c.check(r, resp); err != nil {
 		return "", false, err

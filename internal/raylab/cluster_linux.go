@@ -3,7 +3,9 @@ package raylab
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,8 +26,11 @@ type clusterConfig struct {
 	StartTimeout      string   `json:"start_timeout"`
 }
 
-// clusterReady is written by the supervisor once every node has joined.
+// clusterReady is written by the supervisor once every node has joined
+// (and, with the head's fields only, once the head answers).
 type clusterReady struct {
+	// Starts counts the cluster's starts: 1, then one more per restart.
+	Starts        int      `json:"starts"`
 	RayVersion    string   `json:"ray_version"`
 	HeadNodeID    string   `json:"head_node_id"`
 	WorkerNodeIDs []string `json:"worker_node_ids"`
@@ -35,7 +40,8 @@ type clusterReady struct {
 // `ip netns exec NS raylab cluster DIR`, which also gives it a mount
 // namespace of its own). It hides the laptop's paths, starts the
 // metastore, the Ray head and the workers, writes DIR/run/cluster-ready.json
-// once all nodes are alive, and on SIGTERM or SIGINT stops them by pid.
+// once all nodes are alive, on SIGHUP restarts the Ray nodes (see
+// restartRay), and on SIGTERM or SIGINT stops them by pid.
 func RunCluster(dir string) error {
 	d := layout(dir)
 	var cfg clusterConfig
@@ -51,6 +57,9 @@ func RunCluster(dir string) error {
 	}
 	stopped, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	restart := make(chan os.Signal, 1)
+	signal.Notify(restart, syscall.SIGHUP)
+	defer signal.Stop(restart)
 	ctx, cancel := context.WithTimeout(stopped, timeout)
 	defer cancel()
 
@@ -61,13 +70,47 @@ func RunCluster(dir string) error {
 		"-user", MySQLUser, "-password-file", d.mysqlPassword()); err != nil {
 		return err
 	}
-	var version string
-	for attempt := 1; ; attempt++ {
-		head, err := c.start("head", true, headArgs(d, cfg)...)
+	if err := c.startRay(ctx, 1); err != nil {
+		return err
+	}
+	// Run until told to stop. A node that dies stays dead, as on a real
+	// cluster; the tests see it through the Jobs API. SIGHUP restarts the
+	// Ray nodes (Lab.RestartHead).
+	for starts := 2; ; starts++ {
+		select {
+		case <-stopped.Done():
+			return nil
+		case <-restart:
+		}
+		fmt.Println("raylab cluster: restarting the head (and with it the workers)")
+		ctx, cancel := context.WithTimeout(stopped, timeout)
+		err := c.restartRay(ctx, starts)
+		cancel()
 		if err != nil {
 			return err
 		}
-		if version, err = waitHead(ctx, d, head); err == nil {
+	}
+}
+
+// startRay starts the Ray head, then the workers, and records each step:
+// DIR/run/head-ready.json once the head's Jobs API answers, then
+// DIR/run/cluster-ready.json once every node is alive. starts counts the
+// starts of the cluster, so a reader can tell a restart's records from
+// the ones before.
+func (c *supervisor) startRay(ctx context.Context, starts int) error {
+	var version string
+	for attempt := 1; ; attempt++ {
+		// Left from an earlier start, the head's address file makes `ray
+		// start --head` refuse to start ("already running at
+		// 127.0.0.1:6379") while any other Ray head on this machine, another
+		// lab's in its own namespace included, uses that port: Ray looks for
+		// running GCS servers with ps. A restarted pod has a fresh one.
+		os.Remove(filepath.Join(c.d.rayTemp("head"), "ray_current_cluster"))
+		head, err := c.start("head", true, headArgs(c.d, c.cfg)...)
+		if err != nil {
+			return err
+		}
+		if version, err = waitHead(ctx, c.d, head); err == nil {
 			break
 		}
 		if attempt == startAttempts || ctx.Err() != nil {
@@ -75,24 +118,43 @@ func RunCluster(dir string) error {
 		}
 		fmt.Printf("raylab cluster: the head did not start (attempt %d of %d): %v\n", attempt, startAttempts, err)
 	}
-	for i := 1; i <= cfg.Workers; i++ {
-		if _, err := c.start(workerName(i), true, workerArgs(d, cfg, i)...); err != nil {
+	if err := writeJSON(c.d.headReady(), clusterReady{Starts: starts, RayVersion: version}, 0o644); err != nil {
+		return err
+	}
+	for i := 1; i <= c.cfg.Workers; i++ {
+		if _, err := c.start(workerName(i), true, workerArgs(c.d, c.cfg, i)...); err != nil {
 			return err
 		}
 	}
-	ready, err := c.waitNodes(ctx, 1+cfg.Workers)
+	ready, err := c.waitNodes(ctx, 1+c.cfg.Workers)
 	if err != nil {
 		return err
 	}
-	ready.RayVersion = version
-	if err := writeJSON(d.clusterReady(), ready, 0o644); err != nil {
+	ready.RayVersion, ready.Starts = version, starts
+	if err := writeJSON(c.d.clusterReady(), ready, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("raylab cluster: ready: head %s, workers %s\n", ready.HeadNodeID, strings.Join(ready.WorkerNodeIDs, ", "))
-	// Run until told to stop. A node that dies stays dead, as on a real
-	// cluster; the tests see it through the Jobs API.
-	<-stopped.Done()
 	return nil
+}
+
+// restartRay stops every Ray node and starts them again, as a KubeRay
+// head pod that restarts without GCS fault tolerance: the new head knows
+// none of the jobs before, and the workers, which lose their GCS, restart
+// and join it. The metastore stays.
+func (c *supervisor) restartRay(ctx context.Context, starts int) error {
+	var ray, rest []*node
+	for _, n := range c.nodes {
+		if n.name == "head" || strings.HasPrefix(n.name, "worker-") {
+			ray = append(ray, n)
+			delete(c.starts, n.name)
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	stopNodes(ray)
+	c.nodes = rest
+	return c.startRay(ctx, starts)
 }
 
 func workerName(i int) string { return "worker-" + strconv.Itoa(i) }

@@ -1,6 +1,7 @@
 package raylab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +21,19 @@ import (
 // (a Go duration; "0" never times out). Tests set it in adopipe's
 // environment, which the port_forward keeper passes on.
 const EnvOCIdleTimeout = "RAYLAB_OC_IDLE_TIMEOUT"
+
+// EnvOCFaults makes a stand-in oc die in the middle of a request, as oc
+// does when its stream to the pod breaks: a list of request-line prefixes
+// separated by "|" (e.g. "PUT /api/packages/|POST /api/jobs/"). The oc
+// forwards a request that starts with one and, as soon as the answer
+// starts to come back, kills itself: the cluster did the work, the client
+// never hears of it. Each fault fires once among all the oc processes
+// that share EnvOCFaultDir, where a fault that fired leaves a file (so
+// the oc started again in its place forwards the retry).
+const (
+	EnvOCFaults   = "RAYLAB_OC_FAULTS"
+	EnvOCFaultDir = "RAYLAB_OC_FAULT_DIR"
+)
 
 // forwardRequest is a parsed `oc port-forward` command line.
 type forwardRequest struct {
@@ -127,7 +141,13 @@ func PortForward(labDir string, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	fw := &forwarder{nsPath: filepath.Join(netnsDir, rec.Netns), out: stdout}
+	fw := &forwarder{nsPath: filepath.Join(netnsDir, rec.Netns), out: stdout, errOut: stderr}
+	if v := os.Getenv(EnvOCFaults); v != "" {
+		fw.faults, fw.faultDir = strings.Split(v, "|"), os.Getenv(EnvOCFaultDir)
+		if fw.faultDir == "" {
+			return fail("%s needs %s", EnvOCFaults, EnvOCFaultDir)
+		}
+	}
 	fw.touch()
 	var listeners []net.Listener
 	defer func() {
@@ -155,6 +175,7 @@ func PortForward(labDir string, args []string, stdout, stderr io.Writer) int {
 	pidFile := d.ocPIDFile(os.Getpid())
 	if err := writeJSON(pidFile, map[string]any{"namespace": req.namespace, "service": req.service, "ports": req.ports}, 0o644); err == nil {
 		defer os.Remove(pidFile)
+		fw.pidFile = pidFile
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -203,7 +224,42 @@ type forwarder struct {
 	nsPath string
 	outMu  sync.Mutex
 	out    io.Writer
+	errOut io.Writer
 	last   atomic.Int64 // unix nanoseconds of the last activity
+	// faults and faultDir: see EnvOCFaults.
+	faults   []string
+	faultDir string
+	pidFile  string
+}
+
+// claimFault reports whether chunk, read from a client, starts a request
+// that a fault not fired yet is for, and marks that fault fired.
+func (f *forwarder) claimFault(chunk []byte) (string, bool) {
+	for i, prefix := range f.faults {
+		if prefix == "" || !bytes.HasPrefix(chunk, []byte(prefix)) {
+			continue
+		}
+		mark, err := os.OpenFile(filepath.Join(f.faultDir, "fault-"+strconv.Itoa(i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			continue // fired before, by this oc or an earlier one
+		}
+		fmt.Fprintf(mark, "pid %d\n", os.Getpid())
+		mark.Close()
+		return prefix, true
+	}
+	return "", false
+}
+
+// die ends the oc at once, as a broken stream to the pod does.
+func (f *forwarder) die(fault string) {
+	f.outMu.Lock()
+	fmt.Fprintf(f.errOut, "E%s portforward.go: lost connection to pod (raylab fault: %s)\n", time.Now().Format("0102 15:04:05.000000"), fault)
+	f.outMu.Unlock()
+	if f.pidFile != "" {
+		os.Remove(f.pidFile)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // SIGKILL ends this process
 }
 
 func (f *forwarder) touch() { f.last.Store(time.Now().UnixNano()) }
@@ -237,12 +293,21 @@ func (f *forwarder) pipe(c net.Conn, remote int) {
 	}
 	defer up.Close()
 	done := make(chan struct{}, 2)
+	// fault is the request whose answer ends this oc (EnvOCFaults).
+	var fault atomic.Pointer[string]
 	cp := func(dst, src net.Conn) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
 			if n > 0 {
 				f.touch()
+				if src == c && len(f.faults) > 0 {
+					if prefix, ok := f.claimFault(buf[:n]); ok {
+						fault.Store(&prefix)
+					}
+				} else if p := fault.Load(); src == up && p != nil {
+					f.die(*p)
+				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
 				}

@@ -286,3 +286,63 @@ func (l *Lab) killNetns(ctx context.Context) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// RestartHead restarts the lab's Ray head as a KubeRay head pod restarts
+// without GCS fault tolerance: the supervisor (the lab's own pid) stops
+// every Ray node and starts them again, so the cluster forgets every job
+// it had, and the workers rejoin the new head. It returns once the new
+// head's Jobs API answers inside the namespace, as soon as a user could
+// reach it: its job agent and the workers may still be starting
+// (WaitReady waits for them).
+func (l *Lab) RestartHead(ctx context.Context) error {
+	d := layout(l.Dir)
+	var before clusterReady
+	if err := readJSON(d.clusterReady(), &before); err != nil {
+		return fmt.Errorf("the lab's cluster is not ready: %w", err)
+	}
+	if !runs(l.ClusterPID, "raylab") {
+		return fmt.Errorf("the lab's supervisor (pid %d) is not running", l.ClusterPID)
+	}
+	if err := syscall.Kill(l.ClusterPID, syscall.SIGHUP); err != nil {
+		return err
+	}
+	l.restarting = before.Starts + 1
+	var head clusterReady
+	return l.waitStarts(ctx, d.headReady(), &head)
+}
+
+// WaitReady waits until every node of a restarted cluster is alive and
+// records the new node ids.
+func (l *Lab) WaitReady(ctx context.Context) error {
+	var ready clusterReady
+	if err := l.waitStarts(ctx, layout(l.Dir).clusterReady(), &ready); err != nil {
+		return err
+	}
+	l.HeadNodeID, l.WorkerNodeIDs = ready.HeadNodeID, ready.WorkerNodeIDs
+	return writeJSON(layout(l.Dir).record(), l, 0o644)
+}
+
+// waitStarts waits until the record at path is the restart's, or the
+// supervisor exited (a restart that failed).
+func (l *Lab) waitStarts(ctx context.Context, path string, v *clusterReady) error {
+	d := layout(l.Dir)
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
+	defer cancel()
+	for {
+		if !runs(l.ClusterPID, "raylab") {
+			return fmt.Errorf("restarting the lab's head: its supervisor exited; the end of %s:\n%s", d.log("cluster"), tail(d.log("cluster"), 25))
+		}
+		err := readJSON(path, v)
+		if err == nil && v.Starts >= l.restarting {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("%s is still from start %d", filepath.Base(path), v.Starts)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("restarting the lab's head: %v (%v); the end of %s:\n%s", ctx.Err(), err, d.log("cluster"), tail(d.log("cluster"), 25))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -54,6 +54,7 @@ func (d layout) path(elem ...string) string {
 func (d layout) record() string         { return d.path("lab.json") }
 func (d layout) clusterConfig() string  { return d.path("cluster.json") }
 func (d layout) clusterReady() string   { return d.path("run", "cluster-ready.json") }
+func (d layout) headReady() string      { return d.path("run", "head-ready.json") }
 func (d layout) token() string          { return d.path("secrets", "auth_token") }
 func (d layout) mysqlPassword() string  { return d.path("secrets", "mysql_password") }
 func (d layout) bin(name string) string { return d.path("bin", name) }

@@ -30,3 +30,9 @@ func PortForward(_ string, _ []string, _, stderr io.Writer) int {
 
 // RunNode fails: the lab needs Linux.
 func RunNode(string, string, []string) error { return errNotLinux }
+
+// RestartHead fails: the lab needs Linux.
+func (l *Lab) RestartHead(context.Context) error { return errNotLinux }
+
+// WaitReady fails: the lab needs Linux.
+func (l *Lab) WaitReady(context.Context) error { return errNotLinux }

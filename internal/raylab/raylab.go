@@ -197,4 +197,6 @@ type Lab struct {
 
 	netnsMade bool
 	keepDir   bool
+	// restarting is the cluster start RestartHead waits for.
+	restarting int
 }

@@ -132,3 +132,29 @@ func TestHAProxyConfig(t *testing.T) {
 		}
 	}
 }
+
+// A fault fires for the request it names, once among all the stand-in oc
+// processes that share its directory.
+func TestClaimFault(t *testing.T) {
+	dir := t.TempDir()
+	f := &forwarder{faults: []string{"PUT /api/packages/", "POST /api/jobs/"}, faultDir: dir}
+	again := &forwarder{faults: f.faults, faultDir: dir} // the oc started in f's place
+	for _, tc := range []struct {
+		fw    *forwarder
+		chunk string
+		want  string
+	}{
+		{f, "GET /api/version HTTP/1.1\r\n", ""},
+		{f, "GET /api/packages/gcs/x.zip HTTP/1.1\r\n", ""},
+		{f, "POST /api/jobs/ HTTP/1.1\r\nHost: x\r\n", "POST /api/jobs/"},
+		{again, "POST /api/jobs/ HTTP/1.1\r\n", ""}, // the retry goes through
+		{again, "PUT /api/packages/gcs/x.zip HTTP/1.1\r\n", "PUT /api/packages/"},
+		{f, "PUT /api/packages/gcs/x.zip HTTP/1.1\r\n", ""},
+		{f, "body bytes PUT /api/packages/", ""},
+	} {
+		got, ok := tc.fw.claimFault([]byte(tc.chunk))
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("claimFault(%q) = %q, %v; want %q", tc.chunk, got, ok, tc.want)
+		}
+	}
+}

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +83,9 @@ type jobInfo struct {
 	Status       string `json:"status"`
 	Message      string `json:"message"`
 	DriverNodeID string `json:"driver_node_id"`
+	// Metadata holds adopipe_operation; RuntimeEnv is what was submitted.
+	Metadata   map[string]string `json:"metadata"`
+	RuntimeEnv map[string]any    `json:"runtime_env"`
 }
 
 func terminal(status string) bool {
@@ -90,19 +95,33 @@ func terminal(status string) bool {
 // waitJob polls the job until it is terminal.
 func waitJob(t *testing.T, l *raylab.Lab, id string) jobInfo {
 	t.Helper()
+	return waitJobUntil(t, l, id, terminal)
+}
+
+// waitStarted polls a job until its driver runs (its runtime env is then
+// set up on the node) or it ended.
+func waitStarted(t *testing.T, l *raylab.Lab, id string) jobInfo {
+	t.Helper()
+	return waitJobUntil(t, l, id, func(status string) bool { return status == "RUNNING" || terminal(status) })
+}
+
+// waitJobUntil polls the job until done says its status is what the test
+// waits for.
+func waitJobUntil(t *testing.T, l *raylab.Lab, id string, done func(status string) bool) jobInfo {
+	t.Helper()
 	deadline := time.Now().Add(jobDeadline)
 	for {
 		var j jobInfo
 		if code := api(t, l, http.MethodGet, "/api/jobs/"+id, labToken(t, l), nil, &j); code != http.StatusOK {
 			t.Fatalf("GET /api/jobs/%s: HTTP %d", id, code)
 		}
-		if terminal(j.Status) {
+		if done(j.Status) {
 			return j
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("job %s still %s after %s", id, j.Status, jobDeadline)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 	}
 }
 
@@ -257,4 +276,196 @@ func run(t *testing.T, deadline time.Duration, dir string, env []string, name st
 		err = fmt.Errorf("%s still running after %s: %w", name, deadline, ctx.Err())
 	}
 	return stdout.String(), stderr.String(), err
+}
+
+// opJobs returns the cluster's jobs of an adopipe operation (by the
+// metadata adopipe submits), by submission id.
+func opJobs(t *testing.T, l *raylab.Lab, op string) map[string]jobInfo {
+	t.Helper()
+	var all []jobInfo
+	if code := api(t, l, http.MethodGet, "/api/jobs/", labToken(t, l), nil, &all); code != http.StatusOK {
+		t.Fatalf("GET /api/jobs/: HTTP %d", code)
+	}
+	out := map[string]jobInfo{}
+	for _, j := range all {
+		if j.Metadata["adopipe_operation"] == op {
+			out[j.SubmissionID] = j
+		}
+	}
+	return out
+}
+
+// newJobs lists the jobs in after that are not in before.
+func newJobs(before, after map[string]jobInfo) []string {
+	var ids []string
+	for id := range after {
+		if _, old := before[id]; !old {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// stopJob asks the cluster to stop a job a test no longer needs, so it
+// does not hold the worker's CPUs while the next tests run. It does not
+// wait: a job still setting up its runtime env stops only once that is
+// done.
+func stopJob(t *testing.T, l *raylab.Lab, id string) {
+	t.Helper()
+	if code := api(t, l, http.MethodPost, "/api/jobs/"+id+"/stop", labToken(t, l), nil, nil); code != http.StatusOK {
+		t.Errorf("stopping job %s: HTTP %d", id, code)
+	}
+}
+
+// envDirs lists the runtime environments Ray made on the lab's nodes: the
+// entries of runtime_resources/{pip,uv,py_modules_files} in every session
+// of every node (each node has its own temp dir, DIR/ray/NODE), relative
+// to DIR/ray.
+func envDirs(t *testing.T, l *raylab.Lab) map[string]bool {
+	t.Helper()
+	root := filepath.Join(l.Dir, "ray")
+	out := map[string]bool{}
+	for _, kind := range []string{"pip", "uv", "py_modules_files"} {
+		found, err := filepath.Glob(filepath.Join(root, "*", "session_2*", "runtime_resources", kind, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range found {
+			rel, _ := filepath.Rel(root, p)
+			out[rel] = true
+		}
+	}
+	return out
+}
+
+// added lists the entries of after that are not in before.
+func added(before, after map[string]bool) []string {
+	var out []string
+	for k := range after {
+		if !before[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// background is a long-running command (adopipe watch) whose output lines
+// a test waits on.
+type background struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []string
+	done  chan struct{}
+	err   error
+}
+
+// startBackground starts name with args in dir; it is killed at the end
+// of the test if still running.
+func startBackground(t *testing.T, dir string, env []string, name string, args ...string) *background {
+	t.Helper()
+	b := &background{done: make(chan struct{})}
+	b.cmd = exec.Command(name, args...)
+	b.cmd.Dir, b.cmd.Env = dir, env
+	pr, pw := io.Pipe()
+	b.cmd.Stdout, b.cmd.Stderr = pw, pw
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			b.mu.Lock()
+			b.lines = append(b.lines, sc.Text())
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		b.err = b.cmd.Wait()
+		pw.Close()
+		close(b.done)
+	}()
+	t.Cleanup(func() {
+		b.cmd.Process.Kill()
+		<-b.done
+	})
+	return b
+}
+
+// output is everything the command printed so far.
+func (b *background) output() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.lines, "\n")
+}
+
+// waitLine waits until a line from index from on matches re and returns
+// its index and submatches; the command ending or the deadline fails the
+// test.
+func (b *background) waitLine(t *testing.T, from int, re *regexp.Regexp, deadline time.Duration) (int, []string) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		b.mu.Lock()
+		for i := from; i < len(b.lines); i++ {
+			if m := re.FindStringSubmatch(b.lines[i]); m != nil {
+				b.mu.Unlock()
+				return i, m
+			}
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.done:
+			t.Fatalf("%s exited (%v) before printing a line matching %q:\n%s", b.cmd.Path, b.err, re, b.output())
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no line matching %q after %s:\n%s", re, deadline, b.output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// interrupt sends SIGINT (Ctrl-C) and waits for the command to end.
+func (b *background) interrupt(t *testing.T) error {
+	t.Helper()
+	b.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-b.done:
+		return b.err
+	case <-time.After(cmdDeadline):
+		t.Fatalf("%s still running %s after SIGINT", b.cmd.Path, cmdDeadline)
+		return nil
+	}
+}
+
+// editFile replaces old by new in the file at path (once), failing the
+// test when old is not there.
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%s holds no %q to edit", path, old)
+	}
+	if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendFile appends a line to the file at path.
+func appendFile(t *testing.T, path, line string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -4,7 +4,9 @@
 // iproute2 and haproxy (`make lab-deps`), the project's .venv (`make
 // venv`) and the ado checkout (`make ado-checkout`). Without them the
 // tests skip, except under CI=true, where they fail. Under -short they
-// skip.
+// skip. The tests share the lab and one remote workspace (its wheels
+// build once): those that edit the workspace or restart the head are in
+// workflow_test.go, which Go runs after the others (files in name order).
 //
 //	go test ./internal/raylab/labtest/ -v -timeout 40m
 package labtest

@@ -18,8 +18,9 @@ import (
 )
 
 // remote is a copy of testdata/remote (examples/remote's shape on the
-// lab), shared by the tests so the second one reuses the wheels the first
-// built.
+// lab), shared by the tests so the later ones reuse the wheels the first
+// built, with a copy of the ado checkout's example actuator in
+// plugins/example_actuator that the edit test edits.
 var (
 	remoteOnce sync.Once
 	remoteDir  string
@@ -28,14 +29,32 @@ var (
 
 func remoteWorkspace(t *testing.T) string {
 	t.Helper()
+	ado := adoCheckout(t)
 	remoteOnce.Do(func() {
 		remoteDir = filepath.Join(pkgDir, "remote")
 		remoteErr = os.CopyFS(remoteDir, os.DirFS("testdata/remote"))
+		if remoteErr == nil {
+			remoteErr = os.CopyFS(filepath.Join(remoteDir, examplePlugin), os.DirFS(filepath.Join(ado, "plugins", "actuators", "example_actuator")))
+		}
 	})
 	if remoteErr != nil {
 		t.Fatal(remoteErr)
 	}
 	return remoteDir
+}
+
+// examplePlugin is where the remote workspace holds its copy of the
+// example actuator.
+const examplePlugin = "plugins/example_actuator"
+
+// adoCheckout is the ado checkout (make ado-checkout), resolved.
+func adoCheckout(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(filepath.Join(raytest.RepoRoot(), ".cache", "ado-checkout"))
+	if err != nil {
+		testgate.Missing(t, "no ado checkout: run `make ado-checkout` (%v)", err)
+	}
+	return dir
 }
 
 // adopipeEnv is adopipe's environment for the lab: the lab's token by
@@ -44,10 +63,6 @@ func remoteWorkspace(t *testing.T) string {
 // line).
 func adopipeEnv(t *testing.T, l *raylab.Lab, dir string) []string {
 	t.Helper()
-	adoCheckout, err := filepath.EvalSymlinks(filepath.Join(raytest.RepoRoot(), ".cache", "ado-checkout"))
-	if err != nil {
-		testgate.Missing(t, "no ado checkout: run `make ado-checkout` (%v)", err)
-	}
 	password, err := os.ReadFile(l.MySQLPasswordFile)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +83,7 @@ func adopipeEnv(t *testing.T, l *raylab.Lab, dir string) []string {
 		"PATH="+filepath.Dir(python)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"ADOPIPE_PYTHON="+python,
 		"RAY_AUTH_TOKEN_PATH="+l.TokenFile,
-		"ADOPIPE_VAR_ado_checkout="+adoCheckout,
+		"ADOPIPE_VAR_ado_checkout="+adoCheckout(t),
 		"ADOPIPE_VAR_oc="+l.OC,
 		"ADOPIPE_VAR_namespace="+l.Namespace,
 		"ADOPIPE_VAR_route="+l.RouteURL,
@@ -158,12 +173,13 @@ func applyRemote(t *testing.T, l *raylab.Lab, op string) string {
 }
 
 // checkPlacement: every actor and task that appeared during the apply ran
-// on the worker, and among them are the example actuator's actors (the
-// measurements).
+// on the worker, and among them are the example actuator's actors and the
+// measurement tasks they run (ado's _ray_fn_runner, one per entity
+// measured).
 func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 	t.Helper()
 	byNode := map[string][]string{}
-	measured := 0
+	measured, tasks := 0, 0
 	for id, p := range listPlaced(t, l) {
 		if _, old := before[id]; old || p.NodeID == "" {
 			continue // older, or not placed (actor creation records)
@@ -179,6 +195,12 @@ func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 				t.Errorf("measurement actor %s ran on node %s, not on the worker %s", id, p.NodeID, l.WorkerNodeIDs[0])
 			}
 		}
+		if p.Name == "_ray_fn_runner" {
+			tasks++
+			if p.NodeID != l.WorkerNodeIDs[0] {
+				t.Errorf("measurement task %s ran on node %s, not on the worker %s", id, p.NodeID, l.WorkerNodeIDs[0])
+			}
+		}
 	}
 	for node, names := range byNode {
 		sort.Strings(names)
@@ -187,6 +209,10 @@ func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 	if measured == 0 {
 		t.Errorf("no RoboticLab actor appeared: the measurements did not run")
 	}
+	// Two operations, each measuring the four entities of space.yaml.
+	if tasks < 8 {
+		t.Errorf("%d measurement tasks (_ray_fn_runner) appeared, want one per entity of each operation, 8", tasks)
+	}
 	if names := byNode[l.HeadNodeID]; len(names) > 0 {
 		t.Errorf("work ran on the head node %s: %v", l.HeadNodeID, uniq(names))
 	}
@@ -194,8 +220,9 @@ func checkPlacement(t *testing.T, l *raylab.Lab, before map[string]placed) {
 
 // checkResults reads the latest operation's measurements with `ado show`,
 // through a forward to the metastore's service: the four entities of
-// space.yaml, measured by robotic_lab.
-func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) {
+// space.yaml, measured by robotic_lab. It returns the measured
+// adsorption_plateau_value of each entity.
+func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) map[string]string {
 	t.Helper()
 	f := startForward(t, l, nil, "-n", l.Namespace, "svc/"+raylab.MySQLService, "0:3306")
 	ctx := filepath.Join(dir, ".home", "show-context.yaml")
@@ -223,16 +250,17 @@ func checkResults(t *testing.T, l *raylab.Lab, dir string, env []string) {
 			t.Fatalf("ado show measurements: no column %s in %v", name, rows[0])
 		}
 	}
-	entities := map[string]bool{}
+	entities := map[string]string{}
 	for _, r := range rows[1:] {
 		if r[col["experiment_id"]] != "robotic_lab.peptide_mineralization@1.0.0" || r[col["adsorption_plateau_value"]] == "" {
 			t.Errorf("unexpected measurement row %v", r)
 		}
-		entities[r[col["peptide_concentration"]]+"/"+r[col["lanthanide_concentration"]]] = true
+		entities[r[col["peptide_concentration"]]+"/"+r[col["lanthanide_concentration"]]] = r[col["adsorption_plateau_value"]]
 	}
 	if len(entities) != 4 {
 		t.Errorf("ado show measurements: %d entities, want the 4 of space.yaml:\n%s", len(entities), stdout)
 	}
+	return entities
 }
 
 // csvPart drops ado's INFO lines before the CSV header.

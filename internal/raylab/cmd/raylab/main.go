@@ -3,6 +3,7 @@
 //
 //	raylab up [flags] [-- CMD ARGS...]   start a lab; run CMD in it, or wait for Ctrl-C
 //	raylab down DIR                       stop the lab recorded in DIR
+//	raylab restart-head DIR               restart its head: the cluster forgets its jobs
 //
 // `up` prints the lab's directory and the environment that points
 // adopipe at it. With CMD, CMD runs with that environment and the lab is
@@ -43,6 +44,11 @@ func main() {
 			usage()
 		}
 		os.Exit(down(os.Args[2]))
+	case "restart-head":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		os.Exit(restartHead(os.Args[2]))
 	case "cluster":
 		if len(os.Args) != 3 {
 			usage()
@@ -70,7 +76,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: raylab up [flags] [-- CMD ARGS...] | raylab down DIR")
+	fmt.Fprintln(os.Stderr, "usage: raylab up [flags] [-- CMD ARGS...] | raylab down DIR | raylab restart-head DIR")
 	os.Exit(2)
 }
 
@@ -184,6 +190,25 @@ func down(dir string) int {
 		fmt.Fprintln(os.Stderr, "raylab down:", err)
 		return 1
 	}
+	return 0
+}
+
+// restartHead restarts the head of the lab recorded in dir (and with it
+// the workers) and waits until every node is back.
+func restartHead(dir string) int {
+	lab, err := raylab.Attach(dir)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err = lab.RestartHead(ctx); err == nil {
+			err = lab.WaitReady(ctx)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raylab restart-head:", err)
+		return 1
+	}
+	fmt.Printf("raylab: head restarted: head node %s, workers %s\n", lab.HeadNodeID, strings.Join(lab.WorkerNodeIDs, ", "))
 	return 0
 }
 

@@ -2,7 +2,8 @@
 # plugins built from the ado checkout, submitted to a remote-shaped Ray
 # cluster through the stand-in `oc port-forward` (operation "explore") or
 # through the HTTPS route (operation "explore_route"), results in the
-# cluster's MySQL metastore.
+# cluster's MySQL metastore. Operation "measure", one ado operation, is
+# what the tests of edits and forwarder deaths submit.
 
 variable "ado_checkout" {
   description = "Path of the ado checkout (make ado-checkout)."
@@ -57,8 +58,10 @@ ado {
   exclude = ["docs/", "tests/", "examples/", "website/", "plugins/"]
 }
 
+# A copy of the ado checkout's example actuator (the tests make it), so a
+# test can edit it as a plugin author would.
 plugin "robotic_lab" {
-  source = "${var.ado_checkout}/plugins/actuators/example_actuator"
+  source = "plugins/example_actuator"
 }
 
 plugin "anomalous_series" {
@@ -92,6 +95,49 @@ operation "explore_route" {
   files     = ["space.yaml", "run.sh"]
   env       = { ADO_MYSQL_PASSWORD = var.mysql_password, LAB_ROUTE = "route" }
   args      = ["bash", "run.sh"]
+
+  resources {
+    num_cpus = 1
+  }
+}
+
+operation "measure" {
+  cluster   = cluster.forward
+  context   = "context.yaml"
+  operation = "measure.yaml"
+  plugins   = [plugin.robotic_lab, plugin.anomalous_series]
+  files     = ["space.yaml", "run.sh"]
+  env       = { ADO_MYSQL_PASSWORD = var.mysql_password, LAB_ROUTE = "forward" }
+  args      = ["bash", "run.sh", "measure"]
+
+  resources {
+    num_cpus = 1
+  }
+}
+
+# Ray version checks (TestRemoteRayVersion). ray_mismatch is only
+# planned: its pip line would install another Ray than the cluster's.
+# ray_pinned, through the route, is also the job TestRemoteHeadRestarted
+# loses and resubmits.
+operation "ray_mismatch" {
+  cluster   = cluster.route
+  context   = "context.yaml"
+  operation = "measure.yaml"
+  plugins   = [plugin.robotic_lab]
+  files     = ["space.yaml", "run.sh"]
+  pip       = ["ray==1.13.0"]
+  args      = ["bash", "run.sh", "measure"]
+}
+
+operation "ray_pinned" {
+  cluster   = cluster.route
+  context   = "context.yaml"
+  operation = "measure.yaml"
+  plugins   = [plugin.robotic_lab]
+  files     = ["space.yaml", "run.sh"]
+  pin_ray   = true
+  env       = { ADO_MYSQL_PASSWORD = var.mysql_password, LAB_ROUTE = "route" }
+  args      = ["bash", "run.sh", "measure"]
 
   resources {
     num_cpus = 1
