@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/internal/raylab"
+	"github.com/adopipe/adopipe/internal/testfiles"
 )
 
 // The tests of a user's work loop on the remote workspace: edits, the
@@ -65,9 +66,9 @@ func TestRemoteWatchEdits(t *testing.T) {
 	t.Logf("runtime envs the plugin edit added: %v", added(envBefore, envMid))
 
 	// The forwarder exits idle after the job; the keeper starts it again.
-	idle := strings.Count(readFile(t, pfLog), "lost connection to pod")
+	idle := strings.Count(testfiles.Read(t, pfLog), "lost connection to pod")
 	waitFor(t, time.Minute, "the forwarder to exit idle", func() bool {
-		return strings.Count(readFile(t, pfLog), "lost connection to pod") > idle
+		return strings.Count(testfiles.Read(t, pfLog), "lost connection to pod") > idle
 	})
 
 	appendFile(t, filepath.Join(dir, "measure.yaml"), "# edited by TestRemoteWatchEdits: no wheel changes")
@@ -91,8 +92,8 @@ func TestRemoteWatchEdits(t *testing.T) {
 	}
 	out := w.output()
 	t.Logf("adopipe watch --follow measure:\n%s", out)
-	if n := strings.Count(readFile(t, pfLog), "lost connection to pod"); n <= idle {
-		t.Errorf("the forwarder never exited idle (port-forward log):\n%s", readFile(t, pfLog))
+	if n := strings.Count(testfiles.Read(t, pfLog), "lost connection to pod"); n <= idle {
+		t.Errorf("the forwarder never exited idle (port-forward log):\n%s", testfiles.Read(t, pfLog))
 	}
 }
 
@@ -121,7 +122,7 @@ func TestRemoteForwarderKilledMidApply(t *testing.T) {
 			t.Errorf("the forwarder was not killed during %s", what)
 		}
 	}
-	pfLog := readFile(t, filepath.Join(dir, ".adopipe", "clusters", "forward", "port-forward.log"))
+	pfLog := testfiles.Read(t, filepath.Join(dir, ".adopipe", "clusters", "forward", "port-forward.log"))
 	if !strings.Contains(pfLog, "raylab fault: POST /api/jobs/") {
 		t.Errorf("the port-forward log does not show the forwarder dying during the submit:\n%s", pfLog)
 	}
@@ -243,7 +244,7 @@ func TestRemoteHeadRestarted(t *testing.T) {
 		t.Fatalf("the cluster does not know job %s before the restart", old)
 	}
 
-	routeLog := len(readFile(t, l.RouteLog))
+	routeLog := len(testfiles.Read(t, l.RouteLog))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if err := l.RestartHead(ctx); err != nil {
@@ -281,7 +282,7 @@ func TestRemoteHeadRestarted(t *testing.T) {
 	// What the route saw of the submits: Ray's "No available agent"
 	// answers (500), retried, and one accepted.
 	codes := map[string]int{}
-	for _, line := range strings.Split(readFile(t, l.RouteLog)[routeLog:], "\n") {
+	for _, line := range strings.Split(testfiles.Read(t, l.RouteLog)[routeLog:], "\n") {
 		if rm := routeLogRE.FindStringSubmatch(line); rm != nil && rm[2] == "POST" && rm[3] == "/api/jobs/" {
 			codes[rm[1]]++
 		}
