@@ -129,5 +129,18 @@ start_proxy() {
 	}
 }
 
+# start_fakehead: a stand-in Ray head (raybench fakehead) on loopback for
+# the plan benchmarks, whose plans ask their cluster for its Ray version;
+# sets FAKEHEAD (its address) and stops it (by pid) when the script exits.
+start_fakehead() {
+	local addr_file="$BENCH_DIR/fakehead.$$.addr"
+	rm -f "$addr_file"
+	"$BENCH_DIR/bin/raybench" fakehead -addr-file "$addr_file" &
+	local pid=$!
+	bench_on_exit "kill $pid 2>/dev/null; rm -f '$addr_file'"
+	wait_for_file "$addr_file" "$pid" 10
+	FAKEHEAD="$(cat "$addr_file")"
+}
+
 # nonce prints a value that differs on every call.
 nonce() { echo "$(date +%s%N)-$RANDOM"; }
