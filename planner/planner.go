@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -135,7 +136,11 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		step := p.wheelStep(s, results[i], req.State)
 		plan.Wheels = append(plan.Wheels, step)
 		fps[s.name] = step.Fingerprint
-		p.listings = append(p.listings, results[i].Listing())
+		// A listing is content-addressed: one already stored needs no
+		// building (a map of every file) on a no-op plan.
+		if _, err := os.Stat(fingerprint.ListingPath(FingerprintDir(p.WorkDir), step.Fingerprint)); err != nil {
+			p.listings = append(p.listings, results[i].Listing())
+		}
 		p.keep = append(p.keep, step.Fingerprint)
 	}
 	for _, op := range ops {

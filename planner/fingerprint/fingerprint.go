@@ -53,7 +53,7 @@ type File struct {
 	Path   string // slash-separated, relative to the root
 	Exec   bool   // owner-executable regular file
 	Link   bool   // symbolic link; Digest is of the target string
-	Digest string // hex sha256 of the content (or link target)
+	Digest [32]byte // sha256 of the content (or link target)
 	Size   int64  // bytes (target length for a link)
 }
 
@@ -135,7 +135,6 @@ func skipDirByContent(name string, ents []fs.DirEntry) bool {
 
 type entry struct {
 	rel    string
-	abs    string
 	st     statInfo
 	link   bool
 	target string
@@ -162,8 +161,9 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	var rc *rootCache
 	if opts.Cache != nil {
-		opts.Cache.addRoot(abs)
+		rc = opts.Cache.root(abs)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -172,6 +172,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		ctx:    ctx,
 		cancel: cancel,
 		cache:  opts.Cache,
+		rc:     rc,
 	}
 	if err := w.parentIgnores(abs, opts.Exclude); err != nil {
 		return Result{}, err
@@ -195,7 +196,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		}
 	}
 	if len(todo) > 0 {
-		n, err := hashAll(ctx, todo, workers, opts.Cache)
+		n, err := hashAll(ctx, abs, todo, workers, opts.Cache, rc)
 		if err != nil {
 			return Result{}, err
 		}
@@ -211,7 +212,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		if e.gone {
 			continue
 		}
-		f := File{Path: e.rel, Link: e.link, Digest: hex.EncodeToString(e.digest[:]), Size: e.st.size}
+		f := File{Path: e.rel, Link: e.link, Digest: e.digest, Size: e.st.size}
 		kind := byte('f')
 		switch {
 		case e.link:
@@ -221,10 +222,10 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 			kind = 'x'
 			f.Exec = true
 		}
-		// path NUL kind SP digest LF: a path cannot hold a NUL.
+		// path NUL kind SP hex digest LF: a path cannot hold a NUL.
 		line = append(line[:0], e.rel...)
 		line = append(line, 0, kind, ' ')
-		line = append(line, f.Digest...)
+		line = hex.AppendEncode(line, e.digest[:])
 		line = append(line, '\n')
 		h.Write(line)
 		res.Files = append(res.Files, f)
@@ -246,6 +247,7 @@ type walker struct {
 	m      *gitignore.Matcher
 	prefix string // root's path inside its git work tree + "/", or ""
 	cache  *StatCache
+	rc     *rootCache // the cache's entries of this root
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -385,8 +387,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			}
 			return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 		}
-		cabs := abs + string(filepath.Separator) + name
-		slab = append(slab, entry{rel: crel, abs: cabs, st: st})
+		slab = append(slab, entry{rel: crel, st: st})
 		e := &slab[len(slab)-1]
 		switch kind {
 		case kindLink:
@@ -403,7 +404,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			e.have = true
 		case kindRegular:
 			if w.cache != nil {
-				e.digest, e.have = w.cache.lookup(cabs, e.st)
+				e.digest, e.have = w.cache.lookup(w.rc, crel, e.st)
 				e.cached = e.have
 			}
 		default:
@@ -462,7 +463,7 @@ func (w *walker) parentIgnores(abs string, exclude []string) error {
 
 // hashAll hashes the entries' contents with a bounded pool of workers,
 // each streaming through its own reused buffer.
-func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) (int64, error) {
+func hashAll(ctx context.Context, root string, todo []*entry, workers int, cache *StatCache, rc *rootCache) (int64, error) {
 	if workers > len(todo) {
 		workers = len(todo)
 	}
@@ -484,7 +485,7 @@ func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) 
 				if e.link {
 					continue // digest computed while walking
 				}
-				read, err := hashFile(e, h, buf, cache)
+				read, err := hashFile(root, e, h, buf, cache, rc)
 				n += read
 				if err != nil {
 					mu.Lock()
@@ -516,13 +517,13 @@ func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) 
 	return total, ctx.Err()
 }
 
-func hashFile(e *entry, h interface {
+func hashFile(root string, e *entry, h interface {
 	io.Writer
 	Reset()
 	Sum([]byte) []byte
-}, buf []byte, cache *StatCache) (int64, error) {
+}, buf []byte, cache *StatCache, rc *rootCache) (int64, error) {
 	start := time.Now().UnixNano()
-	f, err := os.Open(e.abs)
+	f, err := os.Open(root + string(filepath.Separator) + filepath.FromSlash(e.rel))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			e.gone = true
@@ -540,7 +541,7 @@ func hashFile(e *entry, h interface {
 	// Cache the digest only if the file did not change while being read.
 	if cache != nil {
 		if fi, err := f.Stat(); err == nil && statOf(fi) == e.st {
-			cache.store(e.abs, e.st, start, e.digest)
+			cache.store(rc, e.rel, e.st, start, e.digest)
 		}
 	}
 	return n, nil

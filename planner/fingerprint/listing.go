@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,11 +40,7 @@ func (r Result) Listing() Listing {
 		case f.Exec:
 			kind = "x"
 		}
-		d := f.Digest
-		if len(d) > shortDigest {
-			d = d[:shortDigest]
-		}
-		m.Files[f.Path] = kind + d
+		m.Files[f.Path] = kind + hex.EncodeToString(f.Digest[:shortDigest/2])
 	}
 	return m
 }
