@@ -50,11 +50,11 @@ type Options struct {
 
 // File is one file of the fingerprinted tree.
 type File struct {
-	Path   string // slash-separated, relative to the root
-	Exec   bool   // owner-executable regular file
-	Link   bool   // symbolic link; Digest is of the target string
+	Path   string   // slash-separated, relative to the root
+	Exec   bool     // owner-executable regular file
+	Link   bool     // symbolic link; Digest is of the target string
 	Digest [32]byte // sha256 of the content (or link target)
-	Size   int64  // bytes (target length for a link)
+	Size   int64    // bytes (target length for a link)
 }
 
 // Stats says how much work a Fingerprint call did.
