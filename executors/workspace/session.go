@@ -93,6 +93,7 @@ type PlanOptions struct {
 // cluster, and keeps the planner's caches (a failure to is a warning:
 // they are only caches).
 func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
+	defer tuneGCForPlan()()
 	refreshed, rays := s.refreshForPlan(ctx, o)
 	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed, ClusterRay: rays})
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/adopipe/adopipe/internal/gitignore"
 )
@@ -51,10 +52,10 @@ type Options struct {
 // File is one file of the fingerprinted tree.
 type File struct {
 	Path   string   // slash-separated, relative to the root
-	Exec   bool     // owner-executable regular file
-	Link   bool     // symbolic link; Digest is of the target string
 	Digest [32]byte // sha256 of the content (or link target)
 	Size   int64    // bytes (target length for a link)
+	Exec   bool     // owner-executable regular file
+	Link   bool     // symbolic link; Digest is of the target string
 }
 
 // Stats says how much work a Fingerprint call did.
@@ -67,8 +68,8 @@ type Stats struct {
 
 // Result is a tree fingerprint.
 type Result struct {
-	Digest string // hex sha256 over Files
-	Files  []File // sorted by Path
+	Digest string  // hex sha256 over Files
+	Files  []*File // sorted by Path
 	// Dirs lists the directories walked ("." for the root), sorted: the
 	// ones a watcher needs to watch. Not part of the digest.
 	Dirs  []string
@@ -133,12 +134,11 @@ func skipDirByContent(name string, ents []fs.DirEntry) bool {
 	return buildDir
 }
 
+// entry is a file found by the walk. Result.Files points at the
+// entries' File, so each file is held once.
 type entry struct {
-	rel    string
+	File
 	st     statInfo
-	link   bool
-	target string
-	digest [32]byte
 	have   bool // digest known (from the cache, or a link target)
 	cached bool // digest came from the stat cache
 	gone   bool // vanished before it could be read
@@ -203,32 +203,30 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		res.Stats.BytesHashed = n
 	}
 
-	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	h := sha256.New()
 	io.WriteString(h, "adopipe-fingerprint/1\n")
-	res.Files = make([]File, 0, len(entries))
+	res.Files = make([]*File, 0, len(entries))
 	var line []byte
 	for _, e := range entries {
 		if e.gone {
 			continue
 		}
-		f := File{Path: e.rel, Link: e.link, Digest: e.digest, Size: e.st.size}
 		kind := byte('f')
 		switch {
-		case e.link:
+		case e.Link:
 			kind = 'l'
-			f.Size = int64(len(e.target))
 		case e.st.mode&0o100 != 0:
 			kind = 'x'
-			f.Exec = true
+			e.Exec = true
 		}
 		// path NUL kind SP hex digest LF: a path cannot hold a NUL.
-		line = append(line[:0], e.rel...)
+		line = append(line[:0], e.Path...)
 		line = append(line, 0, kind, ' ')
-		line = hex.AppendEncode(line, e.digest[:])
+		line = hex.AppendEncode(line, e.Digest[:])
 		line = append(line, '\n')
 		h.Write(line)
-		res.Files = append(res.Files, f)
+		res.Files = append(res.Files, &e.File)
 	}
 	res.Digest = hex.EncodeToString(h.Sum(nil))
 	res.Dirs = w.dirs
@@ -325,6 +323,14 @@ func (w *walker) work() {
 	}
 }
 
+// appendRel appends joinRel(rel, name) to b.
+func appendRel(b []byte, rel, name string) []byte {
+	if rel != "" {
+		b = append(append(b, rel...), '/')
+	}
+	return append(b, name...)
+}
+
 func joinRel(rel, name string) string {
 	if rel == "" {
 		return name
@@ -362,6 +368,9 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 	}
 	dm := w.m.Dir(mrel)
 	slab := make([]entry, 0, len(ents)) // never grows: pointers stay valid
+	// crel and mpath are built in reused buffers: most files need no
+	// string of their own (a cached file's path is the cache's key).
+	var crel, mpath []byte
 	for _, d := range ents {
 		name := d.Name()
 		typ := d.Type()
@@ -369,8 +378,10 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 		if alwaysIgnored(name, isDir) {
 			continue
 		}
-		crel := joinRel(rel, name)
-		if dm.MatchEntry(w.prefix+crel, name, isDir) {
+		crel = appendRel(crel[:0], rel, name)
+		mpath = append(append(mpath[:0], w.prefix...), crel...)
+		// MatchEntry keeps nothing of its arguments.
+		if dm.MatchEntry(unsafe.String(unsafe.SliceData(mpath), len(mpath)), name, isDir) {
 			continue
 		}
 		if isDir {
@@ -387,28 +398,33 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			}
 			return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 		}
-		slab = append(slab, entry{rel: crel, st: st})
+		slab = append(slab, entry{File: File{Size: st.size}, st: st})
 		e := &slab[len(slab)-1]
 		switch kind {
 		case kindLink:
 			target, err := dh.readlink(name)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
+					slab = slab[:len(slab)-1]
 					continue
 				}
 				return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 			}
-			e.link = true
-			e.target = target
-			e.digest = sha256.Sum256([]byte(target))
+			e.Link = true
+			e.Size = int64(len(target))
+			e.Digest = sha256.Sum256([]byte(target))
 			e.have = true
 		case kindRegular:
 			if w.cache != nil {
-				e.digest, e.have = w.cache.lookup(w.rc, crel, e.st)
+				e.Path, e.Digest, e.have = w.cache.lookup(w.rc, crel, e.st)
 				e.cached = e.have
 			}
 		default:
+			slab = slab[:len(slab)-1]
 			continue // replaced by a directory or special file meanwhile
+		}
+		if e.Path == "" {
+			e.Path = string(crel)
 		}
 		local = append(local, e)
 	}
@@ -482,7 +498,7 @@ func hashAll(ctx context.Context, root string, todo []*entry, workers int, cache
 			h := sha256.New()
 			var n int64
 			for e := range next {
-				if e.link {
+				if e.Link {
 					continue // digest computed while walking
 				}
 				read, err := hashFile(root, e, h, buf, cache, rc)
@@ -523,7 +539,7 @@ func hashFile(root string, e *entry, h interface {
 	Sum([]byte) []byte
 }, buf []byte, cache *StatCache, rc *rootCache) (int64, error) {
 	start := time.Now().UnixNano()
-	f, err := os.Open(root + string(filepath.Separator) + filepath.FromSlash(e.rel))
+	f, err := os.Open(root + string(filepath.Separator) + filepath.FromSlash(e.Path))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			e.gone = true
@@ -535,13 +551,13 @@ func hashFile(root string, e *entry, h interface {
 	h.Reset()
 	n, err := io.CopyBuffer(h, onlyReader{f}, buf)
 	if err != nil {
-		return n, fmt.Errorf("fingerprint: read %s: %w", e.rel, err)
+		return n, fmt.Errorf("fingerprint: read %s: %w", e.Path, err)
 	}
-	h.Sum(e.digest[:0])
+	h.Sum(e.Digest[:0])
 	// Cache the digest only if the file did not change while being read.
 	if cache != nil {
 		if fi, err := f.Stat(); err == nil && statOf(fi) == e.st {
-			cache.store(rc, e.rel, e.st, start, e.digest)
+			cache.store(rc, e.Path, e.st, start, e.Digest)
 		}
 	}
 	return n, nil

@@ -26,6 +26,7 @@ type statInfo struct {
 }
 
 type cacheEntry struct {
+	key      string // its path relative to the root: walks share it
 	st       statInfo
 	hashedAt int64 // wall clock (ns) when the content was read
 	digest   [32]byte
@@ -157,6 +158,7 @@ func decodeCache(r io.Reader, size int64) (map[string]*rootCache, bool) {
 			if d.bad {
 				return nil, false
 			}
+			e.key = key
 			rc.entries[key] = e
 			prev = key
 		}
@@ -365,19 +367,20 @@ func (c *StatCache) root(abs string) *rootCache {
 }
 
 // lookup returns the cached digest of the file at rel in rc if it can be
-// trusted for the stat st.
-func (c *StatCache) lookup(rc *rootCache, rel string, st statInfo) ([32]byte, bool) {
+// trusted for the stat st, and the entry's key (rel as a string the
+// caller may keep) whenever there is an entry.
+func (c *StatCache) lookup(rc *rootCache, rel []byte, st statInfo) (string, [32]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := rc.entries[rel]
+	e := rc.entries[string(rel)]
 	if e == nil {
-		return [32]byte{}, false
+		return "", [32]byte{}, false
 	}
 	e.used = true
 	if !trusted(e, st, c.writtenAt) {
-		return [32]byte{}, false
+		return e.key, [32]byte{}, false
 	}
-	return e.digest, true
+	return e.key, e.digest, true
 }
 
 // trusted is the reuse rule: identical stat, and the file was last
@@ -396,7 +399,7 @@ func (c *StatCache) store(rc *rootCache, rel string, st statInfo, hashedAt int64
 		e.used = true
 		return
 	}
-	rc.entries[rel] = &cacheEntry{st: st, hashedAt: hashedAt, digest: digest, used: true}
+	rc.entries[rel] = &cacheEntry{key: rel, st: st, hashedAt: hashedAt, digest: digest, used: true}
 	c.dirty = true
 }
 
