@@ -73,6 +73,10 @@ type Request struct {
 	// by cluster name: the jobs' Ray requirements are checked against it,
 	// and pin_ray pins it.
 	ClusterRay map[string]string
+	// Await, when set, is called once the sources are fingerprinted, and
+	// what it returns replaces Refreshed and ClusterRay: the executors ask
+	// the clusters while the planner reads the disk.
+	Await func() (refreshed map[string]JobRefresh, clusterRay map[string]string)
 	// Replace names operations whose recorded job is submitted again
 	// under a new id even when its inputs did not change (Terraform's
 	// -replace): the way to rerun a FAILED or STOPPED job.
@@ -125,6 +129,9 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if req.Await != nil {
+		req.Refreshed, req.ClusterRay = req.Await()
 	}
 
 	plan := &Plan{}

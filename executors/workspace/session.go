@@ -94,8 +94,27 @@ type PlanOptions struct {
 // they are only caches).
 func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
 	defer tuneGCForPlan()()
-	refreshed, rays := s.refreshForPlan(ctx, o)
-	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed, ClusterRay: rays})
+	// The clusters are asked while the planner fingerprints the sources:
+	// a no-op plan then costs the longer of the two, not their sum.
+	type refresh struct {
+		jobs map[string]planner.JobRefresh
+		rays map[string]string
+	}
+	done := make(chan refresh, 1)
+	go func() {
+		jobs, rays := s.refreshForPlan(ctx, o)
+		done <- refresh{jobs, rays}
+	}()
+	awaited := false
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace,
+		Await: func() (map[string]planner.JobRefresh, map[string]string) {
+			awaited = true
+			r := <-done
+			return r.jobs, r.rays
+		}})
+	if !awaited {
+		<-done // a failed plan still lets the refresh end (its connector, its warnings)
+	}
 	if err != nil {
 		return nil, err
 	}
