@@ -118,12 +118,10 @@ const minEntryBytes = 2 + 6 + 32
 // decodeCache reads it from r, of size bytes in all.
 func decodeCache(r io.Reader, size int64) (map[string]*rootCache, bool) {
 	crc := crc32.New(crcTable)
-	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, size-4), crc), 64<<10)
-	magic := make([]byte, len(cacheMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != cacheMagic {
+	d := &decoder{r: io.TeeReader(io.LimitReader(r, size-4), crc), left: size - 4, buf: make([]byte, 64<<10)}
+	if string(d.bytes(uint64(len(cacheMagic)))) != cacheMagic {
 		return nil, false
 	}
-	d := &decoder{br: br, left: size - 4 - int64(len(cacheMagic))}
 	nroots := d.uv()
 	if d.bad || nroots > uint64(d.left) {
 		return nil, false
@@ -163,7 +161,7 @@ func decodeCache(r io.Reader, size int64) (map[string]*rootCache, bool) {
 			prev = key
 		}
 	}
-	if _, err := br.ReadByte(); err != io.EOF || d.bad {
+	if d.bad || d.left != 0 {
 		return nil, false
 	}
 	var sum [4]byte
@@ -176,37 +174,68 @@ func decodeCache(r io.Reader, size int64) (map[string]*rootCache, bool) {
 	return roots, true
 }
 
-// decoder reads the numbers and byte strings of a cache file; after the
-// first error bad is set and every read returns zero values.
+// decoder reads the numbers and byte strings of a cache file through its
+// own buffer (varints decoded in place, not a byte at a time through an
+// interface); after the first error bad is set and every read returns
+// zero values.
 type decoder struct {
-	br   *bufio.Reader
-	left int64 // bytes not yet read, trailer excluded
-	buf  []byte
-	bad  bool
+	r        io.Reader
+	left     int64  // bytes of the body not yet consumed
+	buf      []byte // buf[pos:end] read, not yet consumed
+	pos, end int
+	bad      bool
+}
+
+// fill makes n bytes available, or as many as the body still holds.
+func (d *decoder) fill(n int) {
+	if d.end-d.pos >= n || d.bad {
+		return
+	}
+	if int64(n) > d.left {
+		n = int(d.left)
+	}
+	copy(d.buf, d.buf[d.pos:d.end])
+	d.end -= d.pos
+	d.pos = 0
+	if n > len(d.buf) {
+		d.buf = append(d.buf[:d.end], make([]byte, n-d.end)...)
+	}
+	for d.end < n {
+		k, err := d.r.Read(d.buf[d.end:])
+		d.end += k
+		if err != nil && d.end < n {
+			d.bad = true
+			return
+		}
+	}
 }
 
 func (d *decoder) uv() uint64 {
+	d.fill(binary.MaxVarintLen64)
 	if d.bad {
 		return 0
 	}
-	v, err := binary.ReadUvarint(d)
-	d.bad = err != nil
-	return v
+	v, k := binary.Uvarint(d.buf[d.pos:d.end])
+	return d.took(v, k)
 }
 
 func (d *decoder) sv() int64 {
+	d.fill(binary.MaxVarintLen64)
 	if d.bad {
 		return 0
 	}
-	v, err := binary.ReadVarint(d)
-	d.bad = err != nil
-	return v
+	v, k := binary.Varint(d.buf[d.pos:d.end])
+	return int64(d.took(uint64(v), k))
 }
 
-func (d *decoder) ReadByte() (byte, error) {
-	b, err := d.br.ReadByte()
-	d.left--
-	return b, err
+func (d *decoder) took(v uint64, k int) uint64 {
+	if k <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.pos += k
+	d.left -= int64(k)
+	return v
 }
 
 // bytes returns the next n bytes, valid until the next call.
@@ -215,14 +244,12 @@ func (d *decoder) bytes(n uint64) []byte {
 		d.bad = true
 		return nil
 	}
-	if uint64(cap(d.buf)) < n {
-		d.buf = make([]byte, n)
-	}
-	b := d.buf[:n]
-	if _, err := io.ReadFull(d.br, b); err != nil {
-		d.bad = true
+	d.fill(int(n))
+	if d.bad {
 		return nil
 	}
+	b := d.buf[d.pos : d.pos+int(n)]
+	d.pos += int(n)
 	d.left -= int64(n)
 	return b
 }
