@@ -42,12 +42,13 @@ type Planner struct {
 	keep []string
 }
 
-// New returns a Planner working in workDir, loading its stat cache.
+// New returns a Planner working in workDir, loading its stat cache in
+// the background (the first plan's walk runs meanwhile).
 func New(workDir string, wheelCached func(string) (string, bool)) *Planner {
 	return &Planner{
 		WorkDir:     workDir,
 		WheelCached: wheelCached,
-		statCache:   fingerprint.LoadStatCache(StatCachePath(workDir)),
+		statCache:   fingerprint.LoadStatCacheAsync(StatCachePath(workDir)),
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -138,6 +139,10 @@ func skipDirByContent(name string, ents []fs.DirEntry) bool {
 // entries' File, so each file is held once.
 type entry struct {
 	File
+	// parent is the path of the file's directory relative to the root
+	// while Path is only the file's name (until the stat cache is
+	// consulted, after the walk).
+	parent string
 	st     statInfo
 	have   bool // digest known (from the cache, or a link target)
 	cached bool // digest came from the stat cache
@@ -161,18 +166,12 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var rc *rootCache
-	if opts.Cache != nil {
-		rc = opts.Cache.root(abs)
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
 	w := &walker{
 		ctx:    ctx,
 		cancel: cancel,
-		cache:  opts.Cache,
-		rc:     rc,
 	}
 	if err := w.parentIgnores(abs, opts.Exclude); err != nil {
 		return Result{}, err
@@ -183,6 +182,13 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	}
 	entries := w.entries
 	sort.Strings(w.dirs)
+	// The stat cache is consulted only now: a cache still loading (see
+	// LoadStatCacheAsync) is decoded while the walk runs.
+	var rc *rootCache
+	if opts.Cache != nil {
+		rc = opts.Cache.root(abs)
+	}
+	opts.Cache.lookupAll(rc, entries)
 
 	var res Result
 	// Hash what the cache could not vouch for.
@@ -203,7 +209,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		res.Stats.BytesHashed = n
 	}
 
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	slices.SortFunc(entries, func(a, b *entry) int { return strings.Compare(a.Path, b.Path) })
 	h := sha256.New()
 	io.WriteString(h, "adopipe-fingerprint/1\n")
 	res.Files = make([]*File, 0, len(entries))
@@ -244,8 +250,6 @@ type walker struct {
 	cancel context.CancelCauseFunc
 	m      *gitignore.Matcher
 	prefix string // root's path inside its git work tree + "/", or ""
-	cache  *StatCache
-	rc     *rootCache // the cache's entries of this root
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -368,8 +372,9 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 	}
 	dm := w.m.Dir(mrel)
 	slab := make([]entry, 0, len(ents)) // never grows: pointers stay valid
-	// crel and mpath are built in reused buffers: most files need no
-	// string of their own (a cached file's path is the cache's key).
+	// crel and mpath are built in reused buffers: a regular file's path
+	// is made a string only after the walk (a cached file's path is the
+	// cache's key).
 	var crel, mpath []byte
 	for _, d := range ents {
 		name := d.Name()
@@ -414,17 +419,12 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			e.Size = int64(len(target))
 			e.Digest = sha256.Sum256([]byte(target))
 			e.have = true
+			e.Path = string(crel)
 		case kindRegular:
-			if w.cache != nil {
-				e.Path, e.Digest, e.have = w.cache.lookup(w.rc, crel, e.st)
-				e.cached = e.have
-			}
+			e.Path, e.parent = name, rel
 		default:
 			slab = slab[:len(slab)-1]
 			continue // replaced by a directory or special file meanwhile
-		}
-		if e.Path == "" {
-			e.Path = string(crel)
 		}
 		local = append(local, e)
 	}

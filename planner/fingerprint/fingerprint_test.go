@@ -743,6 +743,7 @@ func TestParentGitignoresAgreeWithGit(t *testing.T) {
 
 // Len returns the number of entries.
 func (c *StatCache) Len() int {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0

@@ -53,6 +53,7 @@ const racyWindow = 2 * time.Second
 //
 // A StatCache is safe for concurrent use by several Fingerprint calls.
 type StatCache struct {
+	ready     chan struct{} // closed once loaded; every method waits for it
 	mu        sync.Mutex
 	roots     map[string]*rootCache // by absolute root
 	writtenAt int64                 // mtime (ns) of the cache file as last loaded or saved; 0 = never
@@ -69,7 +70,9 @@ type rootCache struct {
 
 // NewStatCache returns an empty cache.
 func NewStatCache() *StatCache {
-	return &StatCache{roots: map[string]*rootCache{}}
+	c := &StatCache{roots: map[string]*rootCache{}, ready: make(chan struct{})}
+	close(c.ready)
+	return c
 }
 
 // cacheMagic names the format: "/1" (absolute keys, read in one buffer)
@@ -81,22 +84,39 @@ const cacheMagic = "adopipe-statcache/2\n"
 // older-format file yields an empty cache: it is only a cache.
 func LoadStatCache(path string) *StatCache {
 	c := NewStatCache()
+	c.load(path)
+	return c
+}
+
+// LoadStatCacheAsync is LoadStatCache decoding in the background: a
+// Fingerprint walks its tree meanwhile and waits for the cache only to
+// consult it.
+func LoadStatCacheAsync(path string) *StatCache {
+	c := &StatCache{roots: map[string]*rootCache{}, ready: make(chan struct{})}
+	go func() {
+		defer close(c.ready)
+		c.load(path)
+	}()
+	return c
+}
+
+// load fills an empty cache from path, if it holds a valid cache.
+func (c *StatCache) load(path string) {
 	f, err := os.Open(path)
 	if err != nil {
-		return c
+		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || fi.Size() < int64(len(cacheMagic))+4 {
-		return c
+		return
 	}
 	roots, ok := decodeCache(f, fi.Size())
 	if !ok {
-		return c
+		return
 	}
 	c.roots = roots
 	c.writtenAt = fi.ModTime().UnixNano()
-	return c
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -282,6 +302,7 @@ func (a *arena) join(prefix string, suffix []byte) string {
 // ignored files) are dropped; other roots are kept. Save does nothing
 // when nothing changed since the cache was loaded.
 func (c *StatCache) Save(path string) error {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rc := range c.roots {
@@ -382,6 +403,7 @@ func commonPrefix(a, b string) int {
 
 // root returns the entries of the source root abs, marking it walked.
 func (c *StatCache) root(abs string) *rootCache {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rc := c.roots[abs]
@@ -391,6 +413,29 @@ func (c *StatCache) root(abs string) *rootCache {
 	}
 	rc.walked = true
 	return rc
+}
+
+// lookupAll gives each regular file of entries (Path its name, parent
+// its directory) its path and, where rc vouches for it, its digest. c and
+// rc may be nil (no cache).
+func (c *StatCache) lookupAll(rc *rootCache, entries []*entry) {
+	var crel []byte
+	for _, e := range entries {
+		if e.Link {
+			continue
+		}
+		crel = appendRel(crel[:0], e.parent, e.Path)
+		e.parent = ""
+		if c != nil {
+			key, digest, ok := c.lookup(rc, crel, e.st)
+			e.Digest, e.have, e.cached = digest, ok, ok
+			if key != "" {
+				e.Path = key
+				continue
+			}
+		}
+		e.Path = string(crel)
+	}
 }
 
 // lookup returns the cached digest of the file at rel in rc if it can be

@@ -189,3 +189,25 @@ func TestCacheKeysRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A cache loading in the background is waited for before it is
+// consulted: the walk sees every entry, as with LoadStatCache.
+func TestAsyncLoadedCacheIsUsed(t *testing.T) {
+	root := t.TempDir()
+	sample.write(t, root)
+	ageTree(t, root)
+	p := filepath.Join(t.TempDir(), "statcache")
+	c := NewStatCache()
+	want := fp(t, root, Options{Cache: c})
+	if err := c.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	n := len(sampleVisible) - 1 // the link is not a cached file
+	r := fp(t, root, Options{Cache: LoadStatCacheAsync(p)})
+	if r.Digest != want.Digest || r.Stats.Cached != n || r.Stats.Hashed != 0 {
+		t.Fatalf("async cache: digest equal=%v stats %+v", r.Digest == want.Digest, r.Stats)
+	}
+	if LoadStatCacheAsync(filepath.Join(t.TempDir(), "missing")).Len() != 0 {
+		t.Fatal("missing cache not empty")
+	}
+}
