@@ -180,7 +180,7 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	if err := context.Cause(ctx); err != nil {
 		return Result{}, err
 	}
-	entries := w.entries
+	entries := w.sorted()
 	sort.Strings(w.dirs)
 	// The stat cache is consulted only now: a cache still loading (see
 	// LoadStatCacheAsync) is decoded while the walk runs.
@@ -209,7 +209,6 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		res.Stats.BytesHashed = n
 	}
 
-	slices.SortFunc(entries, func(a, b *entry) int { return strings.Compare(a.Path, b.Path) })
 	h := sha256.New()
 	io.WriteString(h, "adopipe-fingerprint/1\n")
 	res.Files = make([]*File, 0, len(entries))
@@ -256,7 +255,8 @@ type walker struct {
 	queue   []dirJob // directories to list (used as a stack: depth first)
 	pending int      // directories queued or being listed
 	stopped bool
-	entries []*entry
+	nodes   map[string][]item // each directory's entries, by its rel, sorted
+	files   int
 	dirs    []string
 }
 
@@ -267,6 +267,7 @@ type dirJob struct{ abs, rel string }
 // goroutines than a small one.
 func (w *walker) run(abs string, workers int) {
 	w.cond = sync.NewCond(&w.mu)
+	w.nodes = map[string][]item{}
 	w.queue = []dirJob{{abs: abs}}
 	w.pending = 1
 	stop := context.AfterFunc(w.ctx, func() {
@@ -309,7 +310,8 @@ func (w *walker) work() {
 			return
 		}
 		if !skipped {
-			w.entries = append(w.entries, local...)
+			w.nodes[job.rel] = local
+			w.files += len(local) - len(subdirs)
 			if job.rel == "" {
 				w.dirs = append(w.dirs, ".")
 			} else {
@@ -351,7 +353,33 @@ const (
 	kindDir
 )
 
-func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skipped bool, err error) {
+// item is an entry of a listed directory: a file (e) or a subdirectory.
+type item struct {
+	key string // the name, with a trailing "/" for a directory
+	e   *entry // nil for a directory
+}
+
+// sorted returns the files in the order of their paths: each directory's
+// items are sorted by list (a directory's key ends in "/", so its files
+// sort where their paths do), and merging them depth first gives the
+// order a sort of all paths gives, without comparing long paths.
+func (w *walker) sorted() []*entry {
+	out := make([]*entry, 0, w.files)
+	var emit func(rel string)
+	emit = func(rel string) {
+		for _, it := range w.nodes[rel] {
+			if it.e != nil {
+				out = append(out, it.e)
+			} else {
+				emit(joinRel(rel, it.key[:len(it.key)-1]))
+			}
+		}
+	}
+	emit("")
+	return out
+}
+
+func (w *walker) list(abs, rel string) (subdirs []string, local []item, skipped bool, err error) {
 	dh, ents, err := openDir(abs)
 	if err != nil {
 		if rel != "" && errors.Is(err, fs.ErrNotExist) {
@@ -391,6 +419,7 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 		}
 		if isDir {
 			subdirs = append(subdirs, name)
+			local = append(local, item{key: name + "/"})
 			continue
 		}
 		if !typ.IsRegular() && typ&fs.ModeSymlink == 0 {
@@ -426,8 +455,9 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			slab = slab[:len(slab)-1]
 			continue // replaced by a directory or special file meanwhile
 		}
-		local = append(local, e)
+		local = append(local, item{key: name, e: e})
 	}
+	slices.SortFunc(local, func(a, b item) int { return strings.Compare(a.key, b.key) })
 	return subdirs, local, false, nil
 }
 

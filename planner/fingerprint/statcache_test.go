@@ -2,11 +2,16 @@ package fingerprint
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -209,5 +214,35 @@ func TestAsyncLoadedCacheIsUsed(t *testing.T) {
 	}
 	if LoadStatCacheAsync(filepath.Join(t.TempDir(), "missing")).Len() != 0 {
 		t.Fatal("missing cache not empty")
+	}
+}
+
+// Files come sorted by path, byte for byte, although the walk sorts only
+// each directory's names: names that sort around "/" (".", "-", "0")
+// beside a directory of the same stem are the cases that could differ.
+func TestFilesSortedByPath(t *testing.T) {
+	root := t.TempDir()
+	tree{
+		"a.py": "1", "a-b": "2", "a0": "3", "a/x.py": "4", "a/b/c": "5", "a/b.py": "6",
+		"a b": "7", "a!": "8", "ab/z": "9", "Z": "10", "a/b-/q": "11",
+	}.write(t, root)
+	r := fp(t, root, Options{})
+	var got []string
+	for _, f := range r.Files {
+		got = append(got, f.Path)
+	}
+	want := append([]string(nil), got...)
+	sort.Strings(want)
+	if len(got) != 11 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("files not in path order:\n got %q\nwant %q", got, want)
+	}
+	// The digest is over the sorted lines: recompute it from the files.
+	h := sha256.New()
+	io.WriteString(h, "adopipe-fingerprint/1\n")
+	for _, f := range r.Files {
+		fmt.Fprintf(h, "%s\x00f %x\n", f.Path, f.Digest)
+	}
+	if d := hex.EncodeToString(h.Sum(nil)); d != r.Digest {
+		t.Fatalf("digest %s, recomputed %s", r.Digest, d)
 	}
 }
