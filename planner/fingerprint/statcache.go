@@ -415,18 +415,25 @@ func (c *StatCache) root(abs string) *rootCache {
 	return rc
 }
 
-// lookupAll gives each regular file of entries (Path its name, parent
-// its directory) its path and, where rc vouches for it, its digest. c and
-// rc may be nil (no cache).
+// lookupAll gives each file of entries (Path its name, parent its
+// directory) its path and, for a regular file rc vouches for, its digest.
+// c and rc may be nil (no cache).
 func (c *StatCache) lookupAll(rc *rootCache, entries []*entry) {
+	if c != nil && len(rc.entries) == 0 {
+		// A first (cold) walk stores every file: size the map once
+		// rather than grow it by doublings (old and new tables coexist
+		// while it grows).
+		c.mu.Lock()
+		if len(rc.entries) == 0 {
+			rc.entries = make(map[string]*cacheEntry, len(entries))
+		}
+		c.mu.Unlock()
+	}
 	var crel []byte
 	for _, e := range entries {
-		if e.Link {
-			continue
-		}
 		crel = appendRel(crel[:0], e.parent, e.Path)
 		e.parent = ""
-		if c != nil {
+		if c != nil && !e.Link {
 			key, digest, ok := c.lookup(rc, crel, e.st)
 			e.Digest, e.have, e.cached = digest, ok, ok
 			if key != "" {
