@@ -1,32 +1,13 @@
 package workspace
 
 import (
-	"archive/zip"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
-)
 
-func writeTestWheel(t *testing.T, path string, requires ...string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := zip.NewWriter(f)
-	w, _ := zw.Create("plug-0.1.dist-info/METADATA")
-	meta := "Metadata-Version: 2.1\nName: plug\nVersion: 0.1\n"
-	for _, r := range requires {
-		meta += "Requires-Dist: " + r + "\n"
-	}
-	io.WriteString(w, meta)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
+	"github.com/adopipe/adopipe/internal/testfiles"
+)
 
 // The first read keeps the requirements beside the wheel; later reads take
 // them from there without opening the wheel. A damaged sidecar is read
@@ -34,7 +15,7 @@ func writeTestWheel(t *testing.T, path string, requires ...string) {
 func TestWheelRequiresSidecar(t *testing.T) {
 	dir := t.TempDir()
 	wheel := filepath.Join(dir, "plug-0.1-py3-none-any.whl")
-	writeTestWheel(t, wheel, "ray<2.50", "numpy")
+	testfiles.Wheel(t, wheel, "ray<2.50", "numpy")
 	want := []string{"ray<2.50", "numpy"}
 	if got := wheelRequires(wheel); !reflect.DeepEqual(got, want) {
 		t.Fatalf("first read: %q", got)
@@ -48,14 +29,14 @@ func TestWheelRequiresSidecar(t *testing.T) {
 		t.Fatalf("from the sidecar: %q", got)
 	}
 	// A damaged sidecar is not trusted: the wheel is read again.
-	writeTestWheel(t, wheel, "pandas")
+	testfiles.Wheel(t, wheel, "pandas")
 	os.WriteFile(wheel+requiresSuffix, []byte("{garbage"), 0o600)
 	if got := wheelRequires(wheel); !reflect.DeepEqual(got, []string{"pandas"}) {
 		t.Fatalf("damaged sidecar: %q", got)
 	}
 	// No requirements at all is an answer too.
 	none := filepath.Join(t.TempDir(), "plug-0.1-py3-none-any.whl")
-	writeTestWheel(t, none)
+	testfiles.Wheel(t, none)
 	if got := wheelRequires(none); got == nil || len(got) != 0 {
 		t.Fatalf("no requirements: %#v", got)
 	}
