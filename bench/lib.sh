@@ -28,8 +28,11 @@ ADOPIPE="$BENCH_DIR/bin/adopipe"
 RB="$BENCH_DIR/bin/raybench" # see bench/cmd/raybench
 
 # bench_build compiles adopipe and the bench helpers into $BENCH_DIR/bin.
+# adopipe is built as scripts/dist builds the released binaries (static,
+# CGO_ENABLED=0): a cgo build links libc dynamically and starts ~5 ms
+# slower, which is a tenth of a no-op plan.
 bench_build() {
-	(cd "$root" && go build -o "$ADOPIPE" ./cmd/adopipe &&
+	(cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ADOPIPE" ./cmd/adopipe &&
 		go build -o "$BENCH_DIR/bin/" ./bench/cmd/... ./bench/gentree)
 }
 
@@ -176,6 +179,19 @@ start_proxy() {
 		echo "bench: the proxy wrote no address" >&2
 		exit 1
 	}
+}
+
+# start_fakehead: a stand-in Ray head (raybench fakehead) on loopback for
+# the plan benchmarks, whose plans ask their cluster for its Ray version;
+# sets FAKEHEAD (its address) and stops it (by pid) when the script exits.
+start_fakehead() {
+	local addr_file="$BENCH_DIR/fakehead.$$.addr"
+	rm -f "$addr_file"
+	"$BENCH_DIR/bin/raybench" fakehead -addr-file "$addr_file" &
+	local pid=$!
+	bench_on_exit "kill $pid 2>/dev/null; rm -f '$addr_file'"
+	wait_for_file "$addr_file" "$pid" 10
+	FAKEHEAD="$(cat "$addr_file")"
 }
 
 # nonce prints a value that differs on every call.

@@ -3,7 +3,9 @@
 #
 # On bench/gentree's tree (3 plugins x 5,000 files, ~150 MB, a git
 # repository), with a manifest whose 3 plugins are those checkouts and whose
-# cluster is a remote-looking address that plan never contacts:
+# cluster is a stand-in Ray head on loopback (raybench fakehead: a plan
+# asks its cluster for the Ray version, and an answer at once keeps the
+# network out of the comparison):
 #
 #   plan.noop  warm no-op `adopipe plan` vs `git status --porcelain` on the
 #              same tree (target: not slower) and its peak RSS (< 100 MB)
@@ -14,7 +16,7 @@
 # The 3 wheels are built once beforehand with `adopipe stage` (which
 # contacts no cluster), so the plan finds them in the wheel cache: every
 # wheel line is "= cached", as after an apply. The job line stays "+ submit"
-# because nothing was ever submitted to the invalid address; deciding that
+# because nothing was ever submitted to that head; deciding that
 # costs the same as deciding "= already submitted" (one digest compared).
 #
 #   bench/plan.sh            (make bench runs it with the others)
@@ -25,16 +27,20 @@ tree="$(bench_tree 3x5000 -plugins 3 -files 5000)"
 ws="$BENCH_DIR/ws-plan"
 plugins="$tree/plugins/actuators"
 
-# The workspace (and its wheel cache) is kept while the tree is the same.
+start_fakehead
+# The manifest is written on every run (the head's port changes); the
+# workspace and its wheel cache are kept while the tree is the same.
 if [[ ! -f "$ws/.stamp" || "$(cat "$ws/.stamp")" != "$(cat "$BENCH_DIR/trees/3x5000.stamp")" ]]; then
 	bench_ws "$ws"
-	bench_manifest -build "$ws/ado.hcl" remote "http://ray-head.bench.invalid:8265" bench "$plugins"/bench_p{0,1,2}
+fi
+bench_manifest -build "$ws/ado.hcl" remote "$FAKEHEAD" bench "$plugins"/bench_p{0,1,2}
+if [[ ! -f "$ws/.stamp" ]]; then
 	echo "plan.sh: building the 3 wheels once (adopipe stage)" >&2
 	"$ADOPIPE" -C "$ws" stage -o "$ws/staged" >&2
 	rm -rf "$ws/staged"
 	# setuptools leaves build/ and *.egg-info in the checkouts: remove them
 	# so the tree is again exactly what gentree wrote.
-	rm -rf "$plugins"/*/build "$plugins"/*/src/*.egg-info
+	rm -rf "${plugins:?}"/*/build "${plugins:?}"/*/src/*.egg-info
 	cp "$BENCH_DIR/trees/3x5000.stamp" "$ws/.stamp"
 fi
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -41,12 +42,13 @@ type Planner struct {
 	keep []string
 }
 
-// New returns a Planner working in workDir, loading its stat cache.
+// New returns a Planner working in workDir, loading its stat cache in
+// the background (the first plan's walk runs meanwhile).
 func New(workDir string, wheelCached func(string) (string, bool)) *Planner {
 	return &Planner{
 		WorkDir:     workDir,
 		WheelCached: wheelCached,
-		statCache:   fingerprint.LoadStatCache(StatCachePath(workDir)),
+		statCache:   fingerprint.LoadStatCacheAsync(StatCachePath(workDir)),
 	}
 }
 
@@ -72,6 +74,10 @@ type Request struct {
 	// by cluster name: the jobs' Ray requirements are checked against it,
 	// and pin_ray pins it.
 	ClusterRay map[string]string
+	// Await, when set, is called once the sources are fingerprinted, and
+	// what it returns replaces Refreshed and ClusterRay: the executors ask
+	// the clusters while the planner reads the disk.
+	Await func() (refreshed map[string]JobRefresh, clusterRay map[string]string)
 	// Replace names operations whose recorded job is submitted again
 	// under a new id even when its inputs did not change (Terraform's
 	// -replace): the way to rerun a FAILED or STOPPED job.
@@ -125,6 +131,9 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if req.Await != nil {
+		req.Refreshed, req.ClusterRay = req.Await()
+	}
 
 	plan := &Plan{}
 	fps := map[string]string{}
@@ -135,7 +144,11 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		step := p.wheelStep(s, results[i], req.State)
 		plan.Wheels = append(plan.Wheels, step)
 		fps[s.name] = step.Fingerprint
-		p.listings = append(p.listings, results[i].Listing())
+		// A listing is content-addressed: one already stored needs no
+		// building (a map of every file) on a no-op plan.
+		if _, err := os.Stat(fingerprint.ListingPath(FingerprintDir(p.WorkDir), step.Fingerprint)); err != nil {
+			p.listings = append(p.listings, results[i].Listing())
+		}
 		p.keep = append(p.keep, step.Fingerprint)
 	}
 	for _, op := range ops {

@@ -302,6 +302,31 @@ func TestPlanResubmitsJobLostWithItsHead(t *testing.T) {
 	}
 }
 
+// Await is asked once the sources are fingerprinted (the executors
+// refresh meanwhile) and its answers are the plan's refresh.
+func TestPlanAwaitsTheRefresh(t *testing.T) {
+	f := newFixture(t)
+	p := f.plan("solo")
+	f.apply(p)
+	cfg, _ := manifest.NewParser().Load(filepath.Join(f.dir, "ado.hcl"), manifest.LoadOptions{Environ: []string{}})
+	calls := 0
+	again, err := New(filepath.Join(f.dir, ".adopipe"), func(fp string) (string, bool) { w, ok := f.cache[fp]; return w, ok }).
+		Plan(context.Background(), Request{Config: cfg, State: f.st, Operations: []string{"solo"},
+			Await: func() (map[string]JobRefresh, map[string]string) {
+				calls++
+				return map[string]JobRefresh{"solo": {Lost: true, Reason: "its local Ray head stopped"}}, nil
+			}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("Await called %d times", calls)
+	}
+	if j := again.Jobs[0]; j.Action != ActionSubmit || !strings.Contains(j.Reason, "its local Ray head stopped") {
+		t.Fatalf("job step = %+v", j)
+	}
+}
+
 // A FAILED job with unchanged inputs is planned as submitted, showing its
 // last status; --replace submits it again under a new, stable id.
 func TestPlanReplace(t *testing.T) {

@@ -1,10 +1,8 @@
 package pipeline
 
 import (
-	"archive/zip"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -158,21 +156,7 @@ func TestApplyGoesOnWithTheReachableCluster(t *testing.T) {
 func writeWheel(t *testing.T, dir string, requires ...string) string {
 	t.Helper()
 	path := filepath.Join(dir, "plug-0.1-py3-none-any.whl")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := zip.NewWriter(f)
-	w, _ := zw.Create("plug-0.1.dist-info/METADATA")
-	meta := "Metadata-Version: 2.1\nName: plug\nVersion: 0.1\n"
-	for _, r := range requires {
-		meta += "Requires-Dist: " + r + "\n"
-	}
-	io.WriteString(w, meta)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	testfiles.Wheel(t, path, requires...)
 	return path
 }
 

@@ -96,8 +96,31 @@ type PlanOptions struct {
 // cluster, and keeps the planner's caches (a failure to is a warning:
 // they are only caches).
 func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
-	refreshed, rays, unreached := s.refreshForPlan(ctx, o)
-	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed, ClusterRay: rays})
+	defer tuneGCForPlan()()
+	// The clusters are asked while the planner fingerprints the sources:
+	// a no-op plan then costs the longer of the two, not their sum.
+	type refresh struct {
+		jobs      map[string]planner.JobRefresh
+		rays      map[string]string
+		unreached map[string]error
+	}
+	done := make(chan refresh, 1)
+	go func() {
+		jobs, rays, unreached := s.refreshForPlan(ctx, o)
+		done <- refresh{jobs, rays, unreached}
+	}()
+	var r refresh
+	awaited := false
+	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace,
+		Await: func() (map[string]planner.JobRefresh, map[string]string) {
+			awaited = true
+			r = <-done
+			return r.jobs, r.rays
+		}})
+	if !awaited {
+		r = <-done // a failed plan still lets the refresh end (its connector, its warnings)
+	}
+	unreached := r.unreached
 	if err != nil {
 		s.warnUnreached(&planner.Plan{}, unreached, false) // the error may point at the warning
 		return nil, err

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
-	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
@@ -95,11 +94,7 @@ func (p *Project) NewPlanner() *planner.Planner {
 		if !ok {
 			return nil
 		}
-		info, err := wheelbuild.InspectWheel(path)
-		if err != nil {
-			return nil // apply verifies the wheel and says what is wrong
-		}
-		return info.RequiresDist
+		return wheelRequires(path)
 	}
 	return pl
 }

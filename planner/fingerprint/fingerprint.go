@@ -27,10 +27,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/adopipe/adopipe/internal/gitignore"
 )
@@ -50,11 +52,11 @@ type Options struct {
 
 // File is one file of the fingerprinted tree.
 type File struct {
-	Path   string // slash-separated, relative to the root
-	Exec   bool   // owner-executable regular file
-	Link   bool   // symbolic link; Digest is of the target string
-	Digest string // hex sha256 of the content (or link target)
-	Size   int64  // bytes (target length for a link)
+	Path   string   // slash-separated, relative to the root
+	Digest [32]byte // sha256 of the content (or link target)
+	Size   int64    // bytes (target length for a link)
+	Exec   bool     // owner-executable regular file
+	Link   bool     // symbolic link; Digest is of the target string
 }
 
 // Stats says how much work a Fingerprint call did.
@@ -67,8 +69,8 @@ type Stats struct {
 
 // Result is a tree fingerprint.
 type Result struct {
-	Digest string // hex sha256 over Files
-	Files  []File // sorted by Path
+	Digest string  // hex sha256 over Files
+	Files  []*File // sorted by Path
 	// Dirs lists the directories walked ("." for the root), sorted: the
 	// ones a watcher needs to watch. Not part of the digest.
 	Dirs  []string
@@ -133,13 +135,15 @@ func skipDirByContent(name string, ents []fs.DirEntry) bool {
 	return buildDir
 }
 
+// entry is a file found by the walk. Result.Files points at the
+// entries' File, so each file is held once.
 type entry struct {
-	rel    string
-	abs    string
+	File
+	// parent is the path of the file's directory relative to the root
+	// while Path is only the file's name (until the stat cache is
+	// consulted, after the walk).
+	parent string
 	st     statInfo
-	link   bool
-	target string
-	digest [32]byte
 	have   bool // digest known (from the cache, or a link target)
 	cached bool // digest came from the stat cache
 	gone   bool // vanished before it could be read
@@ -162,16 +166,12 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if opts.Cache != nil {
-		opts.Cache.addRoot(abs)
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
 	w := &walker{
 		ctx:    ctx,
 		cancel: cancel,
-		cache:  opts.Cache,
 	}
 	if err := w.parentIgnores(abs, opts.Exclude); err != nil {
 		return Result{}, err
@@ -180,8 +180,16 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 	if err := context.Cause(ctx); err != nil {
 		return Result{}, err
 	}
-	entries := w.entries
+	entries := w.sorted()
+	w.nodes = nil // the per-directory lists are garbage now (2.4 MB at 100k files)
 	sort.Strings(w.dirs)
+	// The stat cache is consulted only now: a cache still loading (see
+	// LoadStatCacheAsync) is decoded while the walk runs.
+	var rc *rootCache
+	if opts.Cache != nil {
+		rc = opts.Cache.root(abs)
+	}
+	opts.Cache.lookupAll(rc, entries)
 
 	var res Result
 	// Hash what the cache could not vouch for.
@@ -195,39 +203,36 @@ func Fingerprint(ctx context.Context, root string, opts Options) (Result, error)
 		}
 	}
 	if len(todo) > 0 {
-		n, err := hashAll(ctx, todo, workers, opts.Cache)
+		n, err := hashAll(ctx, abs, todo, workers, opts.Cache, rc)
 		if err != nil {
 			return Result{}, err
 		}
 		res.Stats.BytesHashed = n
 	}
 
-	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
 	h := sha256.New()
 	io.WriteString(h, "adopipe-fingerprint/1\n")
-	res.Files = make([]File, 0, len(entries))
+	res.Files = make([]*File, 0, len(entries))
 	var line []byte
 	for _, e := range entries {
 		if e.gone {
 			continue
 		}
-		f := File{Path: e.rel, Link: e.link, Digest: hex.EncodeToString(e.digest[:]), Size: e.st.size}
 		kind := byte('f')
 		switch {
-		case e.link:
+		case e.Link:
 			kind = 'l'
-			f.Size = int64(len(e.target))
 		case e.st.mode&0o100 != 0:
 			kind = 'x'
-			f.Exec = true
+			e.Exec = true
 		}
-		// path NUL kind SP digest LF: a path cannot hold a NUL.
-		line = append(line[:0], e.rel...)
+		// path NUL kind SP hex digest LF: a path cannot hold a NUL.
+		line = append(line[:0], e.Path...)
 		line = append(line, 0, kind, ' ')
-		line = append(line, f.Digest...)
+		line = hex.AppendEncode(line, e.Digest[:])
 		line = append(line, '\n')
 		h.Write(line)
-		res.Files = append(res.Files, f)
+		res.Files = append(res.Files, &e.File)
 	}
 	res.Digest = hex.EncodeToString(h.Sum(nil))
 	res.Dirs = w.dirs
@@ -245,14 +250,14 @@ type walker struct {
 	cancel context.CancelCauseFunc
 	m      *gitignore.Matcher
 	prefix string // root's path inside its git work tree + "/", or ""
-	cache  *StatCache
 
 	mu      sync.Mutex
 	cond    *sync.Cond
 	queue   []dirJob // directories to list (used as a stack: depth first)
 	pending int      // directories queued or being listed
 	stopped bool
-	entries []*entry
+	nodes   map[string]node // each listed directory, by its rel
+	files   int
 	dirs    []string
 }
 
@@ -263,6 +268,7 @@ type dirJob struct{ abs, rel string }
 // goroutines than a small one.
 func (w *walker) run(abs string, workers int) {
 	w.cond = sync.NewCond(&w.mu)
+	w.nodes = map[string]node{}
 	w.queue = []dirJob{{abs: abs}}
 	w.pending = 1
 	stop := context.AfterFunc(w.ctx, func() {
@@ -305,7 +311,8 @@ func (w *walker) work() {
 			return
 		}
 		if !skipped {
-			w.entries = append(w.entries, local...)
+			w.nodes[job.rel] = local
+			w.files += len(local.files)
 			if job.rel == "" {
 				w.dirs = append(w.dirs, ".")
 			} else {
@@ -321,6 +328,14 @@ func (w *walker) work() {
 			w.cond.Broadcast()
 		}
 	}
+}
+
+// appendRel appends joinRel(rel, name) to b.
+func appendRel(b []byte, rel, name string) []byte {
+	if rel != "" {
+		b = append(append(b, rel...), '/')
+	}
+	return append(b, name...)
 }
 
 func joinRel(rel, name string) string {
@@ -339,27 +354,61 @@ const (
 	kindDir
 )
 
-func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skipped bool, err error) {
+// node is a listed directory: its files (Path their name) and its
+// subdirectories (name + "/"), each sorted.
+type node struct {
+	files []*entry
+	dirs  []string
+}
+
+// sorted returns the files in the order of their paths: list sorts each
+// directory's names (a subdirectory's with a trailing "/", so its files
+// sort where their paths do), and merging them depth first gives the
+// order a sort of all paths gives, without comparing long paths.
+func (w *walker) sorted() []*entry {
+	out := make([]*entry, 0, w.files)
+	var emit func(rel string)
+	emit = func(rel string) {
+		n := w.nodes[rel]
+		for i, j := 0, 0; i < len(n.files) || j < len(n.dirs); {
+			if j == len(n.dirs) || (i < len(n.files) && n.files[i].Path < n.dirs[j]) {
+				out = append(out, n.files[i])
+				i++
+			} else {
+				emit(joinRel(rel, n.dirs[j][:len(n.dirs[j])-1]))
+				j++
+			}
+		}
+	}
+	emit("")
+	return out
+}
+
+func (w *walker) list(abs, rel string) (subdirs []string, local node, skipped bool, err error) {
 	dh, ents, err := openDir(abs)
 	if err != nil {
 		if rel != "" && errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, true, nil // removed while walking
+			return nil, node{}, true, nil // removed while walking
 		}
-		return nil, nil, false, fmt.Errorf("fingerprint: %w", err)
+		return nil, node{}, false, fmt.Errorf("fingerprint: %w", err)
 	}
 	defer dh.close()
 	if rel != "" && skipDirByContent(filepath.Base(abs), ents) {
-		return nil, nil, true, nil
+		return nil, node{}, true, nil
 	}
 	mrel := w.prefix + rel // rel as the matcher sees it
 	if rel == "" {
 		mrel = strings.TrimSuffix(w.prefix, "/")
 	}
 	if err := w.m.LoadDir(abs, mrel, ents); err != nil {
-		return nil, nil, false, fmt.Errorf("fingerprint: %w", err)
+		return nil, node{}, false, fmt.Errorf("fingerprint: %w", err)
 	}
 	dm := w.m.Dir(mrel)
 	slab := make([]entry, 0, len(ents)) // never grows: pointers stay valid
+	// crel and mpath are built in reused buffers: a regular file's path
+	// is made a string only after the walk (a cached file's path is the
+	// cache's key).
+	var crel, mpath []byte
 	for _, d := range ents {
 		name := d.Name()
 		typ := d.Type()
@@ -367,12 +416,15 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 		if alwaysIgnored(name, isDir) {
 			continue
 		}
-		crel := joinRel(rel, name)
-		if dm.MatchEntry(w.prefix+crel, name, isDir) {
+		crel = appendRel(crel[:0], rel, name)
+		mpath = append(append(mpath[:0], w.prefix...), crel...)
+		// MatchEntry keeps nothing of its arguments.
+		if dm.MatchEntry(unsafe.String(unsafe.SliceData(mpath), len(mpath)), name, isDir) {
 			continue
 		}
 		if isDir {
 			subdirs = append(subdirs, name)
+			local.dirs = append(local.dirs, name+"/")
 			continue
 		}
 		if !typ.IsRegular() && typ&fs.ModeSymlink == 0 {
@@ -383,34 +435,34 @@ func (w *walker) list(abs, rel string) (subdirs []string, local []*entry, skippe
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
+			return nil, node{}, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 		}
-		cabs := abs + string(filepath.Separator) + name
-		slab = append(slab, entry{rel: crel, abs: cabs, st: st})
+		slab = append(slab, entry{File: File{Size: st.size}, st: st})
 		e := &slab[len(slab)-1]
 		switch kind {
 		case kindLink:
 			target, err := dh.readlink(name)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
+					slab = slab[:len(slab)-1]
 					continue
 				}
-				return nil, nil, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
+				return nil, node{}, false, fmt.Errorf("fingerprint: %s: %w", crel, err)
 			}
-			e.link = true
-			e.target = target
-			e.digest = sha256.Sum256([]byte(target))
+			e.Link = true
+			e.Size = int64(len(target))
+			e.Digest = sha256.Sum256([]byte(target))
 			e.have = true
 		case kindRegular:
-			if w.cache != nil {
-				e.digest, e.have = w.cache.lookup(cabs, e.st)
-				e.cached = e.have
-			}
 		default:
+			slab = slab[:len(slab)-1]
 			continue // replaced by a directory or special file meanwhile
 		}
-		local = append(local, e)
+		e.Path, e.parent = name, rel
+		local.files = append(local.files, e)
 	}
+	slices.SortFunc(local.files, func(a, b *entry) int { return strings.Compare(a.Path, b.Path) })
+	slices.Sort(local.dirs)
 	return subdirs, local, false, nil
 }
 
@@ -462,7 +514,7 @@ func (w *walker) parentIgnores(abs string, exclude []string) error {
 
 // hashAll hashes the entries' contents with a bounded pool of workers,
 // each streaming through its own reused buffer.
-func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) (int64, error) {
+func hashAll(ctx context.Context, root string, todo []*entry, workers int, cache *StatCache, rc *rootCache) (int64, error) {
 	if workers > len(todo) {
 		workers = len(todo)
 	}
@@ -481,10 +533,10 @@ func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) 
 			h := sha256.New()
 			var n int64
 			for e := range next {
-				if e.link {
+				if e.Link {
 					continue // digest computed while walking
 				}
-				read, err := hashFile(e, h, buf, cache)
+				read, err := hashFile(root, e, h, buf, cache, rc)
 				n += read
 				if err != nil {
 					mu.Lock()
@@ -516,13 +568,13 @@ func hashAll(ctx context.Context, todo []*entry, workers int, cache *StatCache) 
 	return total, ctx.Err()
 }
 
-func hashFile(e *entry, h interface {
+func hashFile(root string, e *entry, h interface {
 	io.Writer
 	Reset()
 	Sum([]byte) []byte
-}, buf []byte, cache *StatCache) (int64, error) {
+}, buf []byte, cache *StatCache, rc *rootCache) (int64, error) {
 	start := time.Now().UnixNano()
-	f, err := os.Open(e.abs)
+	f, err := openFile(root + string(filepath.Separator) + filepath.FromSlash(e.Path))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			e.gone = true
@@ -530,17 +582,17 @@ func hashFile(e *entry, h interface {
 		}
 		return 0, fmt.Errorf("fingerprint: %w", err)
 	}
-	defer f.Close()
+	defer f.close()
 	h.Reset()
 	n, err := io.CopyBuffer(h, onlyReader{f}, buf)
 	if err != nil {
-		return n, fmt.Errorf("fingerprint: read %s: %w", e.rel, err)
+		return n, fmt.Errorf("fingerprint: read %s: %w", e.Path, err)
 	}
-	h.Sum(e.digest[:0])
+	h.Sum(e.Digest[:0])
 	// Cache the digest only if the file did not change while being read.
 	if cache != nil {
-		if fi, err := f.Stat(); err == nil && statOf(fi) == e.st {
-			cache.store(e.abs, e.st, start, e.digest)
+		if st, err := f.stat(); err == nil && st == e.st {
+			cache.store(rc, e.Path, e.st, start, e.Digest)
 		}
 	}
 	return n, nil

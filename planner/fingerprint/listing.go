@@ -3,13 +3,13 @@ package fingerprint
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -39,11 +39,7 @@ func (r Result) Listing() Listing {
 		case f.Exec:
 			kind = "x"
 		}
-		d := f.Digest
-		if len(d) > shortDigest {
-			d = d[:shortDigest]
-		}
-		m.Files[f.Path] = kind + d
+		m.Files[f.Path] = kind + hex.EncodeToString(f.Digest[:shortDigest/2])
 	}
 	return m
 }
@@ -136,7 +132,19 @@ func Describe(changes []Change, max int) string {
 	return b.String()
 }
 
-var hexDigest = regexp.MustCompile(`^[0-9a-f]{64}$`)
+// isHexDigest tells a digest (64 lowercase hex digits) apart from other
+// names (a loop, not a regexp every command would compile at start-up).
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // ListingPath is where SaveListing keeps the listing of digest in dir
 // (e.g. .adopipe/fingerprints).
@@ -147,7 +155,7 @@ func ListingPath(dir, digest string) string {
 // SaveListing stores m in dir as <digest>.json.gz, atomically. Listings
 // are content-addressed: an existing one is left alone.
 func SaveListing(dir string, m Listing) (string, error) {
-	if !hexDigest.MatchString(m.Digest) {
+	if !isHexDigest(m.Digest) {
 		return "", fmt.Errorf("save listing: bad digest %q", m.Digest)
 	}
 	path := ListingPath(dir, m.Digest)
@@ -175,7 +183,7 @@ var ErrNoListing = errors.New("no file listing stored for this fingerprint")
 // LoadListing reads the listing of digest from dir. A missing, corrupt
 // or mismatching file yields ErrNoListing.
 func LoadListing(dir, digest string) (Listing, error) {
-	if !hexDigest.MatchString(digest) {
+	if !isHexDigest(digest) {
 		return Listing{}, ErrNoListing
 	}
 	f, err := os.Open(ListingPath(dir, digest))
@@ -212,7 +220,7 @@ func PruneListings(dir string, keep []string) error {
 	for _, e := range ents {
 		name := e.Name()
 		d, ok := strings.CutSuffix(name, ".json.gz")
-		if !ok || !hexDigest.MatchString(d) || want[d] {
+		if !ok || !isHexDigest(d) || want[d] {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && first == nil {

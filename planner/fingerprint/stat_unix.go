@@ -4,7 +4,6 @@ package fingerprint
 
 import (
 	"io/fs"
-	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -34,29 +33,6 @@ func statOf(fi fs.FileInfo) statInfo {
 	setTimes(&u, st)
 	return fromUnix(&u)
 }
-
-// dirHandle lists a directory and stats its entries relative to the
-// directory's descriptor (fstatat), which saves the kernel a full path
-// lookup per file.
-type dirHandle struct {
-	f  *os.File
-	fd int
-}
-
-func openDir(abs string) (*dirHandle, []fs.DirEntry, error) {
-	f, err := os.Open(abs)
-	if err != nil {
-		return nil, nil, err
-	}
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return &dirHandle{f: f, fd: int(f.Fd())}, ents, nil
-}
-
-func (d *dirHandle) close() { d.f.Close() }
 
 // lstat returns the entry's stat and its kind.
 func (d *dirHandle) lstat(name string) (statInfo, fileKind, error) {

@@ -1,16 +1,16 @@
 package fingerprint
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
+	"sort"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/adopipe/adopipe/internal/atomicfile"
 )
@@ -26,6 +26,7 @@ type statInfo struct {
 }
 
 type cacheEntry struct {
+	key      string // its path relative to the root: walks share it
 	st       statInfo
 	hashedAt int64 // wall clock (ns) when the content was read
 	digest   [32]byte
@@ -39,10 +40,10 @@ type cacheEntry struct {
 // very same stat, so only time can tell the two contents apart.
 const racyWindow = 2 * time.Second
 
-// StatCache maps absolute file paths and their stat data (size, mtime,
-// ctime, inode, mode) to the content's sha256, so that unchanged files
-// are not read again. It is only a cache: a missing or corrupt cache file
-// just means files are hashed again.
+// StatCache maps files, by source root and path relative to it, and their
+// stat data (size, mtime, ctime, inode, mode) to the content's sha256, so
+// that unchanged files are not read again. It is only a cache: a missing,
+// corrupt or older-format cache file just means files are hashed again.
 //
 // A cached digest is used only when every stat field matches and the
 // file's mtime is strictly older than the cache file's own mtime (git's
@@ -52,130 +53,266 @@ const racyWindow = 2 * time.Second
 //
 // A StatCache is safe for concurrent use by several Fingerprint calls.
 type StatCache struct {
+	ready     chan struct{} // closed once loaded; every method waits for it
 	mu        sync.Mutex
-	entries   map[string]*cacheEntry
-	writtenAt int64    // mtime (ns) of the cache file as last loaded or saved; 0 = never
-	roots     []string // absolute roots fingerprinted in this process (with trailing separator)
+	roots     map[string]*rootCache // by absolute root
+	writtenAt int64                 // mtime (ns) of the cache file as last loaded or saved; 0 = never
 	dirty     bool
+}
+
+// rootCache holds the entries of one source root. Keys are the paths
+// relative to the root, as Fingerprint's File.Path: the root is not
+// repeated in every key (it was most of each key's bytes).
+type rootCache struct {
+	entries map[string]*cacheEntry
+	walked  bool // fingerprinted in this process: unseen entries are dropped at Save
 }
 
 // NewStatCache returns an empty cache.
 func NewStatCache() *StatCache {
-	return &StatCache{entries: map[string]*cacheEntry{}}
-}
-
-const cacheMagic = "adopipe-statcache/1\n"
-
-// LoadStatCache reads a cache saved by Save. A missing, unreadable or
-// corrupt file yields an empty cache: it is only a cache.
-func LoadStatCache(path string) *StatCache {
-	c := NewStatCache()
-	f, err := os.Open(path)
-	if err != nil {
-		return c
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return c
-	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return c
-	}
-	entries, ok := decodeCache(data)
-	if !ok {
-		return c
-	}
-	c.entries = entries
-	c.writtenAt = fi.ModTime().UnixNano()
+	c := &StatCache{roots: map[string]*rootCache{}, ready: make(chan struct{})}
+	close(c.ready)
 	return c
 }
 
-func decodeCache(data []byte) (map[string]*cacheEntry, bool) {
-	if !bytes.HasPrefix(data, []byte(cacheMagic)) || len(data) < len(cacheMagic)+4 {
-		return nil, false
+// cacheMagic names the format: "/1" (absolute keys, read in one buffer)
+// is an older format, ignored on load and replaced at the next Save.
+const cacheMagic = "adopipe-statcache/2\n"
+
+// LoadStatCache reads a cache saved by Save, streaming: memory holds the
+// decoded entries, never the file. A missing, unreadable, corrupt or
+// older-format file yields an empty cache: it is only a cache.
+func LoadStatCache(path string) *StatCache {
+	c := NewStatCache()
+	c.load(path)
+	return c
+}
+
+// LoadStatCacheAsync is LoadStatCache decoding in the background: a
+// Fingerprint walks its tree meanwhile and waits for the cache only to
+// consult it.
+func LoadStatCacheAsync(path string) *StatCache {
+	c := &StatCache{roots: map[string]*rootCache{}, ready: make(chan struct{})}
+	go func() {
+		defer close(c.ready)
+		c.load(path)
+	}()
+	return c
+}
+
+// load fills an empty cache from path, if it holds a valid cache.
+func (c *StatCache) load(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
 	}
-	body := data[len(cacheMagic) : len(data)-4]
-	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
-		return nil, false
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < int64(len(cacheMagic))+4 {
+		return
 	}
-	n, k := binary.Uvarint(body)
-	if k <= 0 || n > uint64(len(body)) {
-		return nil, false
+	roots, ok := decodeCache(f, fi.Size())
+	if !ok {
+		return
 	}
-	body = body[k:]
-	entries := make(map[string]*cacheEntry, n)
-	// One allocation for all keys and one for all entries.
-	all := string(body)
-	keyBase := len(body)
-	slab := make([]cacheEntry, n)
-	uv := func() (uint64, bool) {
-		v, k := binary.Uvarint(body)
-		if k <= 0 {
-			return 0, false
-		}
-		body = body[k:]
-		return v, true
-	}
-	sv := func() (int64, bool) {
-		v, k := binary.Varint(body)
-		if k <= 0 {
-			return 0, false
-		}
-		body = body[k:]
-		return v, true
-	}
-	for i := uint64(0); i < n; i++ {
-		l, ok := uv()
-		if !ok || l > uint64(len(body)) {
-			return nil, false
-		}
-		off := keyBase - len(body)
-		p := all[off : off+int(l)]
-		body = body[l:]
-		e := &slab[i]
-		var ok1, ok2, ok3, ok4, ok5, ok6 bool
-		var mode uint64
-		e.st.size, ok1 = sv()
-		e.st.mtime, ok2 = sv()
-		e.st.ctime, ok3 = sv()
-		e.st.ino, ok4 = uv()
-		mode, ok5 = uv()
-		e.hashedAt, ok6 = sv()
-		if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || len(body) < 32 {
-			return nil, false
-		}
-		e.st.mode = uint32(mode)
-		copy(e.digest[:], body[:32])
-		body = body[32:]
-		entries[p] = e
-	}
-	if len(body) != 0 {
-		return nil, false
-	}
-	return entries, true
+	c.roots = roots
+	c.writtenAt = fi.ModTime().UnixNano()
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// minEntryBytes is the least an entry takes in the file: two key
+// lengths, six numbers of at least a byte each, the digest. It bounds
+// what a header may ask to allocate before the checksum is known.
+const minEntryBytes = 2 + 6 + 32
+
+// The file, after cacheMagic:
+//
+//	uvarint roots
+//	per root: uvarint len, root; uvarint entries
+//	  per entry, sorted by key: uvarint shared prefix with the previous
+//	  key, uvarint suffix length, suffix, varint size, mtime, ctime,
+//	  uvarint ino, mode, varint hashedAt, 32-byte digest
+//	crc32c (little endian) of everything before it
+//
+// decodeCache reads it from r, of size bytes in all.
+func decodeCache(r io.Reader, size int64) (map[string]*rootCache, bool) {
+	crc := crc32.New(crcTable)
+	d := &decoder{r: io.TeeReader(io.LimitReader(r, size-4), crc), left: size - 4, buf: make([]byte, 64<<10)}
+	if string(d.bytes(uint64(len(cacheMagic)))) != cacheMagic {
+		return nil, false
+	}
+	nroots := d.uv()
+	if d.bad || nroots > uint64(d.left) {
+		return nil, false
+	}
+	roots := make(map[string]*rootCache, nroots)
+	var keys arena
+	for range nroots {
+		root := string(d.bytes(d.uv()))
+		n := d.uv()
+		if d.bad || n > uint64(d.left)/minEntryBytes {
+			return nil, false
+		}
+		rc := &rootCache{entries: make(map[string]*cacheEntry, n)}
+		roots[root] = rc
+		slab := make([]cacheEntry, n)
+		prev := ""
+		for i := range slab {
+			shared := d.uv()
+			suffix := d.bytes(d.uv())
+			if d.bad || shared > uint64(len(prev)) {
+				return nil, false
+			}
+			key := keys.join(prev[:shared], suffix)
+			e := &slab[i]
+			e.st.size = d.sv()
+			e.st.mtime = d.sv()
+			e.st.ctime = d.sv()
+			e.st.ino = d.uv()
+			e.st.mode = uint32(d.uv())
+			e.hashedAt = d.sv()
+			copy(e.digest[:], d.bytes(32))
+			if d.bad {
+				return nil, false
+			}
+			e.key = key
+			rc.entries[key] = e
+			prev = key
+		}
+	}
+	if d.bad || d.left != 0 {
+		return nil, false
+	}
+	var sum [4]byte
+	if _, err := io.ReadFull(r, sum[:]); err != nil {
+		return nil, false
+	}
+	if crc.Sum32() != binary.LittleEndian.Uint32(sum[:]) {
+		return nil, false
+	}
+	return roots, true
+}
+
+// decoder reads the numbers and byte strings of a cache file through its
+// own buffer (varints decoded in place, not a byte at a time through an
+// interface); after the first error bad is set and every read returns
+// zero values.
+type decoder struct {
+	r        io.Reader
+	left     int64  // bytes of the body not yet consumed
+	buf      []byte // buf[pos:end] read, not yet consumed
+	pos, end int
+	bad      bool
+}
+
+// fill makes n bytes available, or as many as the body still holds.
+func (d *decoder) fill(n int) {
+	if d.end-d.pos >= n || d.bad {
+		return
+	}
+	if int64(n) > d.left {
+		n = int(d.left)
+	}
+	copy(d.buf, d.buf[d.pos:d.end])
+	d.end -= d.pos
+	d.pos = 0
+	if n > len(d.buf) {
+		d.buf = append(d.buf[:d.end], make([]byte, n-d.end)...)
+	}
+	for d.end < n {
+		k, err := d.r.Read(d.buf[d.end:])
+		d.end += k
+		if err != nil && d.end < n {
+			d.bad = true
+			return
+		}
+	}
+}
+
+func (d *decoder) uv() uint64 {
+	d.fill(binary.MaxVarintLen64)
+	if d.bad {
+		return 0
+	}
+	v, k := binary.Uvarint(d.buf[d.pos:d.end])
+	return d.took(v, k)
+}
+
+func (d *decoder) sv() int64 {
+	d.fill(binary.MaxVarintLen64)
+	if d.bad {
+		return 0
+	}
+	v, k := binary.Varint(d.buf[d.pos:d.end])
+	return int64(d.took(uint64(v), k))
+}
+
+func (d *decoder) took(v uint64, k int) uint64 {
+	if k <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.pos += k
+	d.left -= int64(k)
+	return v
+}
+
+// bytes returns the next n bytes, valid until the next call.
+func (d *decoder) bytes(n uint64) []byte {
+	if d.bad || n > uint64(d.left) {
+		d.bad = true
+		return nil
+	}
+	d.fill(int(n))
+	if d.bad {
+		return nil
+	}
+	b := d.buf[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	d.left -= int64(n)
+	return b
+}
+
+// arena packs many short strings into few allocations: the keys of a
+// 100,000-entry cache take a few 64 KiB chunks rather than 100,000
+// objects.
+type arena struct{ chunk []byte }
+
+const arenaChunk = 64 << 10
+
+func (a *arena) join(prefix string, suffix []byte) string {
+	n := len(prefix) + len(suffix)
+	if n == 0 {
+		return ""
+	}
+	if cap(a.chunk)-len(a.chunk) < n {
+		a.chunk = make([]byte, 0, max(arenaChunk, n))
+	}
+	start := len(a.chunk)
+	a.chunk = append(append(a.chunk, prefix...), suffix...)
+	// The chunk is never appended to beyond its capacity, so the bytes
+	// stay where they are and are never written again.
+	return unsafe.String(&a.chunk[start], n)
+}
+
 // Save writes the cache to path atomically (internal/atomicfile),
-// creating the directory if needed. Entries under a root fingerprinted in
-// this process that were not seen (deleted or now ignored files) are
-// dropped; entries of other roots are kept. Save does nothing when
-// nothing changed since the cache was loaded.
+// streaming, creating the directory if needed. Entries under a root
+// fingerprinted in this process that were not seen (deleted or now
+// ignored files) are dropped; other roots are kept. Save does nothing
+// when nothing changed since the cache was loaded.
 func (c *StatCache) Save(path string) error {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for p, e := range c.entries {
-		if e.used {
+	for _, rc := range c.roots {
+		if !rc.walked {
 			continue
 		}
-		for _, r := range c.roots {
-			if strings.HasPrefix(p, r) {
-				delete(c.entries, p)
+		for p, e := range rc.entries {
+			if !e.used {
+				delete(rc.entries, p)
 				c.dirty = true
-				break
 			}
 		}
 	}
@@ -184,27 +321,16 @@ func (c *StatCache) Save(path string) error {
 			return nil
 		}
 	}
-	var body bytes.Buffer
-	var scratch [binary.MaxVarintLen64]byte
-	putU := func(v uint64) { body.Write(scratch[:binary.PutUvarint(scratch[:], v)]) }
-	putS := func(v int64) { body.Write(scratch[:binary.PutVarint(scratch[:], v)]) }
-	putU(uint64(len(c.entries)))
-	for p, e := range c.entries {
-		putU(uint64(len(p)))
-		body.WriteString(p)
-		putS(e.st.size)
-		putS(e.st.mtime)
-		putS(e.st.ctime)
-		putU(e.st.ino)
-		putU(uint64(e.st.mode))
-		putS(e.hashedAt)
-		body.Write(e.digest[:])
-	}
-	var sum [4]byte
-	binary.LittleEndian.PutUint32(sum[:], crc32.Checksum(body.Bytes(), crcTable))
-	file := make([]byte, 0, len(cacheMagic)+body.Len()+len(sum))
-	file = append(append(append(file, cacheMagic...), body.Bytes()...), sum[:]...)
-	if err := atomicfile.Write(path, file, atomicfile.Options{}); err != nil {
+	pr, pw := io.Pipe()
+	encoded := make(chan struct{})
+	go func() {
+		defer close(encoded)
+		pw.CloseWithError(c.encode(pw))
+	}()
+	err := atomicfile.WriteFrom(path, pr, atomicfile.Options{})
+	pr.CloseWithError(errSaveDone) // ends encode early if the write failed
+	<-encoded                      // encode reads c: done before c.mu is released
+	if err != nil {
 		return err
 	}
 	// The racy rule compares file mtimes with the cache file's mtime, as
@@ -218,34 +344,122 @@ func (c *StatCache) Save(path string) error {
 	return nil
 }
 
-func (c *StatCache) addRoot(abs string) {
-	if !strings.HasSuffix(abs, string(filepath.Separator)) {
-		abs += string(filepath.Separator)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, r := range c.roots {
-		if r == abs {
-			return
+var errSaveDone = errors.New("stat cache save ended")
+
+// encode writes the cache file (see decodeCache) to w; c.mu is held.
+func (c *StatCache) encode(w io.Writer) error {
+	crc := crc32.New(crcTable)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
+	var scratch [binary.MaxVarintLen64]byte
+	putU := func(v uint64) { bw.Write(scratch[:binary.PutUvarint(scratch[:], v)]) }
+	putS := func(v int64) { bw.Write(scratch[:binary.PutVarint(scratch[:], v)]) }
+	bw.WriteString(cacheMagic)
+	putU(uint64(len(c.roots)))
+	var keys []string
+	for root, rc := range c.roots {
+		putU(uint64(len(root)))
+		bw.WriteString(root)
+		putU(uint64(len(rc.entries)))
+		keys = keys[:0]
+		for k := range rc.entries {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		prev := ""
+		for _, k := range keys {
+			e := rc.entries[k]
+			shared := commonPrefix(prev, k)
+			putU(uint64(shared))
+			putU(uint64(len(k) - shared))
+			bw.WriteString(k[shared:])
+			putS(e.st.size)
+			putS(e.st.mtime)
+			putS(e.st.ctime)
+			putU(e.st.ino)
+			putU(uint64(e.st.mode))
+			putS(e.hashedAt)
+			bw.Write(e.digest[:])
+			prev = k
 		}
 	}
-	c.roots = append(c.roots, abs)
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], crc.Sum32())
+	_, err := w.Write(sum[:])
+	return err
 }
 
-// lookup returns the cached digest of the file at abs if it can be
-// trusted for the stat st.
-func (c *StatCache) lookup(abs string, st statInfo) ([32]byte, bool) {
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// root returns the entries of the source root abs, marking it walked.
+func (c *StatCache) root(abs string) *rootCache {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[abs]
+	rc := c.roots[abs]
+	if rc == nil {
+		rc = &rootCache{entries: map[string]*cacheEntry{}}
+		c.roots[abs] = rc
+	}
+	rc.walked = true
+	return rc
+}
+
+// lookupAll gives each file of entries (Path its name, parent its
+// directory) its path and, for a regular file rc vouches for, its digest.
+// c and rc may be nil (no cache).
+func (c *StatCache) lookupAll(rc *rootCache, entries []*entry) {
+	if c != nil && len(rc.entries) == 0 {
+		// A first (cold) walk stores every file: size the map once
+		// rather than grow it by doublings (old and new tables coexist
+		// while it grows).
+		c.mu.Lock()
+		if len(rc.entries) == 0 {
+			rc.entries = make(map[string]*cacheEntry, len(entries))
+		}
+		c.mu.Unlock()
+	}
+	var crel []byte
+	for _, e := range entries {
+		crel = appendRel(crel[:0], e.parent, e.Path)
+		e.parent = ""
+		if c != nil && !e.Link {
+			key, digest, ok := c.lookup(rc, crel, e.st)
+			e.Digest, e.have, e.cached = digest, ok, ok
+			if key != "" {
+				e.Path = key
+				continue
+			}
+		}
+		e.Path = string(crel)
+	}
+}
+
+// lookup returns the cached digest of the file at rel in rc if it can be
+// trusted for the stat st, and the entry's key (rel as a string the
+// caller may keep) whenever there is an entry.
+func (c *StatCache) lookup(rc *rootCache, rel []byte, st statInfo) (string, [32]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := rc.entries[string(rel)]
 	if e == nil {
-		return [32]byte{}, false
+		return "", [32]byte{}, false
 	}
 	e.used = true
 	if !trusted(e, st, c.writtenAt) {
-		return [32]byte{}, false
+		return e.key, [32]byte{}, false
 	}
-	return e.digest, true
+	return e.key, e.digest, true
 }
 
 // trusted is the reuse rule: identical stat, and the file was last
@@ -257,14 +471,14 @@ func trusted(e *cacheEntry, st statInfo, writtenAt int64) bool {
 		e.st.mtime+int64(racyWindow) <= e.hashedAt
 }
 
-func (c *StatCache) store(abs string, st statInfo, hashedAt int64, digest [32]byte) {
+func (c *StatCache) store(rc *rootCache, rel string, st statInfo, hashedAt int64, digest [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.entries[abs]; e != nil && e.st == st && e.hashedAt == hashedAt && e.digest == digest {
+	if e := rc.entries[rel]; e != nil && e.st == st && e.hashedAt == hashedAt && e.digest == digest {
 		e.used = true
 		return
 	}
-	c.entries[abs] = &cacheEntry{st: st, hashedAt: hashedAt, digest: digest, used: true}
+	rc.entries[rel] = &cacheEntry{key: rel, st: st, hashedAt: hashedAt, digest: digest, used: true}
 	c.dirty = true
 }
 

@@ -5,8 +5,11 @@
 //	raybench stats ADDR                          print the counts as one JSON line
 //	raybench sum FILE                            add up stats lines: totals and per run
 //	raybench idle [-timeout 2m] ADDR             wait until no job is PENDING or RUNNING
+//	raybench fakehead -addr-file FILE            a stand-in Jobs API (internal/fakeray)
 //
-// The proxy listens on a free loopback port, writes its http address to
+// fakehead is the cluster of the plan benchmarks: a plan asks its cluster
+// for the Ray version, and a head that answers at once on loopback keeps
+// the network out of what they compare. The proxy listens on a free loopback port, writes its http address to
 // FILE and runs until SIGTERM or SIGINT. See bench/internal/countproxy.
 package main
 
@@ -29,6 +32,7 @@ import (
 	"github.com/adopipe/adopipe/bench/internal/countproxy"
 	"github.com/adopipe/adopipe/bench/internal/rayidle"
 	"github.com/adopipe/adopipe/internal/atomicfile"
+	"github.com/adopipe/adopipe/internal/fakeray"
 )
 
 func main() {
@@ -47,6 +51,8 @@ func main() {
 		err = sum(args)
 	case "idle":
 		err = idle(args)
+	case "fakehead":
+		err = fakeHead(args)
 	default:
 		usage()
 	}
@@ -57,7 +63,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: raybench proxy|reset|stats|sum|idle ... (see go doc ./bench/cmd/raybench)")
+	fmt.Fprintln(os.Stderr, "usage: raybench proxy|reset|stats|sum|idle|fakehead ... (see go doc ./bench/cmd/raybench)")
 	os.Exit(2)
 }
 
@@ -154,5 +160,25 @@ func idle(args []string) error {
 	if err := rayidle.Wait(fs.Arg(0), *timeout, 100*time.Millisecond); err != nil {
 		return fmt.Errorf("idle: %w", err)
 	}
+	return nil
+}
+
+// fakeHead serves internal/fakeray on a free loopback port until SIGTERM
+// or SIGINT.
+func fakeHead(args []string) error {
+	fs := flag.NewFlagSet("fakehead", flag.ExitOnError)
+	addrFile := fs.String("addr-file", "", "write the head's address here")
+	fs.Parse(args)
+	if *addrFile == "" {
+		return errors.New("fakehead: -addr-file is required")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	f := fakeray.Start()
+	defer f.Close()
+	if err := atomicfile.Write(*addrFile, []byte(f.URL+"\n"), atomicfile.Options{Perm: 0o644}); err != nil {
+		return err
+	}
+	<-ctx.Done()
 	return nil
 }
