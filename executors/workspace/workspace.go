@@ -16,6 +16,7 @@ import (
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/executors/wheelsync"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
@@ -100,6 +101,9 @@ func (p *Project) NewPlanner() *planner.Planner {
 			return nil // apply verifies the wheel and says what is wrong
 		}
 		return info.RequiresDist
+	}
+	pl.SyncMap = func(fp string) (planner.SyncMap, bool) {
+		return wheelsync.LoadMap(p.Cache.Dir(fp))
 	}
 	return pl
 }

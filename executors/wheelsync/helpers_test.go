@@ -1,0 +1,146 @@
+package wheelsync
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// member is one file of a test wheel.
+type member struct {
+	name, content string
+	method        uint16
+}
+
+// writeWheel writes a wheel the way setuptools' bdist_wheel does: the
+// members in order, then RECORD listing each with its hash and size.
+func writeWheel(t *testing.T, path, distInfo string, members []member) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	var record strings.Builder
+	when := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, m := range members {
+		fh := &zip.FileHeader{Name: m.name, Method: m.method, Modified: when}
+		fh.SetMode(0o644)
+		w, err := zw.CreateHeader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(m.content))
+		record.WriteString(recordLine(m.name, []byte(m.content)))
+	}
+	rname := distInfo + "/RECORD"
+	record.WriteString(rname + ",,\n")
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: rname, Method: zip.Deflate, Modified: when})
+	w.Write([]byte(record.String()))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func recordLine(name string, data []byte) string {
+	sum := sha256.Sum256(data)
+	return fmt.Sprintf("%s,sha256=%s,%d\n", name, base64.RawURLEncoding.EncodeToString(sum[:]), len(data))
+}
+
+// quickWheel is a small setuptools-like wheel of package pkg.
+func quickWheel(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "quick-0.1.0-py3-none-any.whl")
+	writeWheel(t, path, "quick-0.1.0.dist-info", []member{
+		{"pkg/__init__.py", "", zip.Deflate},
+		{"pkg/mod.py", "X = 1\n", zip.Deflate},
+		{"pkg/data.txt", "stored\n", zip.Store},
+		{"quick-0.1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: quick\nVersion: 0.1.0\n\n", zip.Deflate},
+		{"quick-0.1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n", zip.Deflate},
+	})
+	return path
+}
+
+// readWheel returns each member's content, by name, in the zip's order.
+func readWheel(t *testing.T, path string) ([]string, map[string][]byte) {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	content := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open() // checks the CRC as it reads
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		names = append(names, f.Name)
+		content[f.Name] = b
+	}
+	return names, content
+}
+
+// checkRecord verifies that RECORD lists every other member exactly once
+// with its true hash and size.
+func checkRecord(t *testing.T, names []string, content map[string][]byte) {
+	t.Helper()
+	var recName string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".dist-info/RECORD") {
+			recName = n
+		}
+	}
+	rows, err := csv.NewReader(bytes.NewReader(content[recName])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, r := range rows {
+		listed[r[0]] = true
+		if r[0] == recName {
+			continue
+		}
+		b, ok := content[r[0]]
+		if !ok {
+			t.Errorf("RECORD lists %s, not in the wheel", r[0])
+			continue
+		}
+		if want := recordLine(r[0], b); strings.Join(r, ",")+"\n" != want {
+			t.Errorf("RECORD line %q, want %q", strings.Join(r, ","), want)
+		}
+	}
+	for _, n := range names {
+		if !listed[n] {
+			t.Errorf("RECORD does not list %s", n)
+		}
+	}
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
