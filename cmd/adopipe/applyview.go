@@ -79,7 +79,7 @@ func (v *applyView) event(e progress.Event) {
 	case progress.EventBuildCancelled:
 		fmt.Fprintf(w, "wheel %s: cancelled: %s\n", e.Name, e.Message)
 	case progress.EventCached, progress.EventSynced:
-		fmt.Fprintf(w, "wheel %s: %s %s%s\n", e.Name, e.Type[len("wheel_"):], e.Wheel, also(e.Message != "", " ("+e.Message+" replaced, no build)"))
+		fmt.Fprintf(w, "wheel %s: %s %s%s\n", e.Name, e.Type[len("wheel_"):], e.Wheel, termview.When(e.Message != "", " ("+e.Message+" replaced, no build)"))
 	case progress.EventSkipped:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Error)
 	case progress.EventSubmit:
@@ -115,5 +115,5 @@ func (v *applyView) outcome(o *pipeline.Outcome) {
 		}
 	}
 	fmt.Fprintf(w, "\nApply complete: %d built, %s%d cached, %d submitted, %d already submitted, %d failed.\n",
-		o.Built, also(o.Synced > 0, fmt.Sprintf("%d synced, ", o.Synced)), o.Cached, o.Submitted, o.AlreadySubmitted, o.Fail)
+		o.Built, termview.When(o.Synced > 0, fmt.Sprintf("%d synced, ", o.Synced)), o.Cached, o.Submitted, o.AlreadySubmitted, o.Fail)
 }
