@@ -3,9 +3,6 @@ package pipeline
 import (
 	"archive/zip"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,35 +11,17 @@ import (
 
 	"github.com/adopipe/adopipe/executors/wheelsync"
 	"github.com/adopipe/adopipe/internal/progress"
+	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/planner"
 )
 
 // writeTestWheel writes a small valid wheel of plug holding mod.
 func writeTestWheel(t *testing.T, path, mod string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zw := zip.NewWriter(f)
-	var record strings.Builder
-	for _, m := range [][2]string{
-		{"plug/mod.py", mod},
-		{"plug-0.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: plug\nVersion: 0.1\n\n"},
-		{"plug-0.1.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	} {
-		w, _ := zw.Create(m[0])
-		io.WriteString(w, m[1])
-		sum := sha256.Sum256([]byte(m[1]))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", m[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(m[1]))
-	}
-	record.WriteString("plug-0.1.dist-info/RECORD,,\n")
-	w, _ := zw.Create("plug-0.1.dist-info/RECORD")
-	io.WriteString(w, record.String())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testfiles.Wheel(t, path, "plug-0.1.dist-info", []testfiles.Member{
+		{Name: "plug/mod.py", Content: mod, Method: zip.Deflate},
+		{Name: "plug-0.1.dist-info/METADATA", Content: "Metadata-Version: 2.1\nName: plug\nVersion: 0.1\n\n", Method: zip.Deflate},
+		{Name: "plug-0.1.dist-info/WHEEL", Content: "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n", Method: zip.Deflate},
+	})
 }
 
 // syncPlan plans with the workspace's sync maps, as workspace wires it.

@@ -3,16 +3,13 @@ package wheelsync
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/csv"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/adopipe/adopipe/internal/testfiles"
 )
 
 // member is one file of a test wheel.
@@ -21,40 +18,17 @@ type member struct {
 	method        uint16
 }
 
-// writeWheel writes a wheel the way setuptools' bdist_wheel does: the
-// members in order, then RECORD listing each with its hash and size.
+// writeWheel writes a wheel the way setuptools' bdist_wheel does.
 func writeWheel(t *testing.T, path, distInfo string, members []member) {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	var record strings.Builder
-	when := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ms []testfiles.Member
 	for _, m := range members {
-		fh := &zip.FileHeader{Name: m.name, Method: m.method, Modified: when}
-		fh.SetMode(0o644)
-		w, err := zw.CreateHeader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(m.content))
-		record.WriteString(recordLine(m.name, []byte(m.content)))
+		ms = append(ms, testfiles.Member{Name: m.name, Content: m.content, Method: m.method})
 	}
-	rname := distInfo + "/RECORD"
-	record.WriteString(rname + ",,\n")
-	w, _ := zw.CreateHeader(&zip.FileHeader{Name: rname, Method: zip.Deflate, Modified: when})
-	w.Write([]byte(record.String()))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfiles.Wheel(t, path, distInfo, ms)
 }
 
-func recordLine(name string, data []byte) string {
-	sum := sha256.Sum256(data)
-	return fmt.Sprintf("%s,sha256=%s,%d\n", name, base64.RawURLEncoding.EncodeToString(sum[:]), len(data))
-}
+var recordLine = testfiles.RecordLine
 
 // quickWheel is a small setuptools-like wheel of package pkg.
 func quickWheel(t *testing.T, dir string) string {
@@ -133,14 +107,5 @@ func checkRecord(t *testing.T, names []string, content map[string][]byte) {
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.WriteIn(t, dir, files)
 }

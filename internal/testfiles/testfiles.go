@@ -14,6 +14,14 @@ import (
 func Write(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	WriteIn(t, dir, files)
+	return dir
+}
+
+// WriteIn creates or overwrites files (slash-separated path -> content)
+// under dir.
+func WriteIn(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -23,7 +31,6 @@ func Write(t testing.TB, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 // Copy copies the tree at src into a new temp dir, leaving out
