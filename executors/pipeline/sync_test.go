@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/adopipe/adopipe/executors/wheelsync"
-	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/testfiles"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -110,19 +109,7 @@ func TestApplySyncs(t *testing.T) {
 	}
 	os.RemoveAll(e.cache.Dir(fp2))
 	e.cfg.Build.Python = filepath.Join(e.dir, "no-such-python")
-	var warnings []string
-	workDir := filepath.Join(e.dir, ".adopipe")
-	cn := &Connector{WorkDir: workDir}
-	defer cn.Close()
-	out, err = Apply(context.Background(), Options{
-		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
-		WorkDir: workDir, Cache: e.cache, Connector: cn,
-		Events: func(ev progress.Event) {
-			if ev.Type == progress.EventWarning {
-				warnings = append(warnings, ev.Message)
-			}
-		},
-	})
+	out, warnings, err := e.applyWarned(p)
 	if err == nil || out.Synced != 0 || len(warnings) != 1 || !strings.Contains(warnings[0], "wheel plug: not synced") {
 		t.Errorf("err = %v, outcome = %+v, warnings = %q", err, out, warnings)
 	}
