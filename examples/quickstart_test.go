@@ -153,7 +153,7 @@ func TestQuickstart(t *testing.T) {
 		}
 
 		out = q.adopipeOK(t, jobDeadline, "apply", "--auto-approve", "--follow")
-		if !strings.Contains(out, "wheel quickstart: synced ") || strings.Contains(out, "building") {
+		if !strings.Contains(out, "wheel quickstart: synced ") || strings.Contains(out, "wheel quickstart: building") {
 			t.Errorf("apply did not sync the edited plugin:\n%s", head(out, 20))
 		}
 		secondJob = submittedJob(t, out)
