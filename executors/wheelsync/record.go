@@ -27,9 +27,11 @@ const MapFile = "sync.json"
 // holds verbatim. files is the fingerprint listing of the sources the
 // wheel was built from (path -> kind and digest prefix): a source file
 // is matched to a member when its path ends with the member's path and
-// its bytes, read now, are the member's bytes; a member two source files
-// could be, or a source file two members could come from, is left out.
-// .dist-info and .data members are never matched: the backend writes them.
+// its bytes, read now, are the member's bytes. Left out: a member two
+// source files could be, and a member whose bytes another member also
+// holds (a backend may copy one file twice, as hatch's force-include
+// can: a sync would replace one copy only). .dist-info and .data members
+// are never matched: the backend writes them.
 func Record(wheelPath, sourceDir string, files map[string]string) (planner.SyncMap, error) {
 	proj := Check(sourceDir)
 	if proj.Refused != "" {
@@ -53,13 +55,19 @@ func Record(wheelPath, sourceDir string, files map[string]string) (planner.SyncM
 			byBase[path.Base(p)] = append(byBase[path.Base(p)], p)
 		}
 	}
-	found := map[string]string{} // source -> member
-	taken := map[string]int{}    // source -> members it matched
+	found := map[string]string{}  // source -> member
+	member := map[string]string{} // member -> its sha256
+	copies := map[string]int{}    // sha256 -> members holding those bytes
 	for _, f := range zr.File {
 		top, _, _ := strings.Cut(f.Name, "/")
 		if strings.HasSuffix(f.Name, "/") {
 			continue
 		}
+		sum, err := memberSHA256(f)
+		if err != nil {
+			return planner.SyncMap{}, err
+		}
+		copies[sum]++
 		if strings.HasSuffix(top, ".dist-info") {
 			if path.Base(f.Name) == "WHEEL" && !purelib(f) {
 				return planner.SyncMap{Refused: "the wheel is not purelib (Root-Is-Purelib is not true)"}, nil
@@ -68,10 +76,6 @@ func Record(wheelPath, sourceDir string, files map[string]string) (planner.SyncM
 		}
 		if strings.HasSuffix(top, ".data") {
 			continue
-		}
-		sum, err := memberSHA256(f)
-		if err != nil {
-			return planner.SyncMap{}, err
 		}
 		var match []string
 		for _, p := range byBase[path.Base(f.Name)] {
@@ -89,12 +93,12 @@ func Record(wheelPath, sourceDir string, files map[string]string) (planner.SyncM
 			continue
 		}
 		found[match[0]] = f.Name
-		taken[match[0]]++
+		member[f.Name] = sum
 	}
 	m := planner.SyncMap{Files: map[string]string{}}
-	for src, member := range found {
-		if taken[src] == 1 {
-			m.Files[src] = member
+	for src, name := range found {
+		if copies[member[name]] == 1 {
+			m.Files[src] = name
 		}
 	}
 	return m, nil
