@@ -80,7 +80,7 @@ func (a *app) runApply(parent context.Context, args []string, af applyFlags) err
 	connector := p.Connector(true)
 	defer connector.Close()
 	po := af.pf.options(ops)
-	po.Connector = connector
+	po.Connector, po.Applying = connector, true
 	plan, err := s.PlanOrSaved(ctx, p.NewPlanner(), planFile, po)
 	if err != nil {
 		return err

@@ -74,6 +74,7 @@ func TestRealStartFindStop(t *testing.T) {
 	if !strings.HasPrefix(c.Address, "http://127.0.0.1:") {
 		t.Fatalf("address %q not on loopback", c.Address)
 	}
+	checkLoopbackOnly(t, c.PID)
 	if len(c.TempDir) > 40 {
 		t.Errorf("temp dir %q is long; Ray's socket paths are limited to 107 bytes", c.TempDir)
 	}

@@ -294,53 +294,93 @@ func TestBuildCancelKillsProcessGroup(t *testing.T) {
 	py := pythonForTests(t)
 	for _, mode := range []string{"cancel", "timeout"} {
 		t.Run(mode, func(t *testing.T) {
-			dir := copyPlugin(t, "slowbackend")
-			pidFile := filepath.Join(t.TempDir(), "pids")
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			req := Request{Name: "slow", SourceDir: dir, Python: py, NoIsolation: true,
-				OutDir: t.TempDir(), LogPath: filepath.Join(t.TempDir(), "slow.log"),
-				Env: []string{"ADOPIPE_TEST_PIDFILE=" + pidFile}}
-			if mode == "timeout" {
-				req.Timeout = 3 * time.Second
-			}
-			done := make(chan error, 1)
-			go func() { _, err := Build(ctx, req); done <- err }()
-
-			var pids []int
-			waitFor(t, 2*time.Minute, "backend pid file", func() bool {
-				b, err := os.ReadFile(pidFile)
-				if err != nil {
-					return false
+			// A timeout that fires before the backend has started proves
+			// nothing about killing it: try again with a longer one.
+			timeout := 3 * time.Second
+			for attempt := 1; ; attempt++ {
+				if buildKilled(t, py, mode, timeout) {
+					return
 				}
-				pids = nil
-				for _, f := range strings.Fields(string(b)) {
-					n, _ := strconv.Atoi(f)
-					pids = append(pids, n)
+				if attempt == 5 {
+					t.Fatalf("the backend did not start within a %s timeout", timeout)
 				}
-				return len(pids) == 2
-			})
-			if mode == "cancel" {
-				cancel()
-			}
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(2 * time.Minute):
-				t.Fatal("Build did not return after cancellation")
-			}
-			want := context.Canceled
-			if mode == "timeout" {
-				want = context.DeadlineExceeded
-			}
-			if !errors.Is(err, want) {
-				t.Errorf("error = %v, want %v", err, want)
-			}
-			for _, pid := range pids {
-				waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !alive(pid) })
+				t.Logf("the %s timeout fired before the backend started; trying %s", timeout, 2*timeout)
+				timeout *= 2
 			}
 		})
 	}
+}
+
+// buildKilled runs the slow backend until it has started its two
+// processes, then cancels the build (mode "cancel") or lets the build's
+// timeout fire ("timeout"), and checks the error and that both processes
+// die. It returns false when the timeout fired before both had started.
+func buildKilled(t *testing.T, py, mode string, timeout time.Duration) bool {
+	t.Helper()
+	dir := copyPlugin(t, "slowbackend")
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := Request{Name: "slow", SourceDir: dir, Python: py, NoIsolation: true,
+		OutDir: t.TempDir(), LogPath: filepath.Join(t.TempDir(), "slow.log"),
+		Env: []string{"ADOPIPE_TEST_PIDFILE=" + pidFile}}
+	if mode == "timeout" {
+		req.Timeout = timeout
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Build(ctx, req); done <- err }()
+
+	var pids []int
+	started := func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		pids = nil
+		for _, f := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(f)
+			pids = append(pids, n)
+		}
+		return len(pids) == 2
+	}
+	var err error
+	finished := false
+	waitFor(t, 2*time.Minute, "backend pid file", func() bool {
+		select {
+		case err = <-done:
+			finished = true
+			return true
+		default:
+			return started()
+		}
+	})
+	if finished && !started() {
+		if mode == "timeout" && errors.Is(err, context.DeadlineExceeded) {
+			return false
+		}
+		t.Fatalf("Build returned before its backend started: %v", err)
+	}
+	if mode == "cancel" {
+		cancel()
+	}
+	if !finished {
+		select {
+		case err = <-done:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("Build did not return after cancellation")
+		}
+	}
+	want := context.Canceled
+	if mode == "timeout" {
+		want = context.DeadlineExceeded
+	}
+	if !errors.Is(err, want) {
+		t.Errorf("error = %v, want %v", err, want)
+	}
+	for _, pid := range pids {
+		waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !alive(pid) })
+	}
+	return true
 }
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {

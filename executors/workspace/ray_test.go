@@ -47,3 +47,42 @@ operation "op" {
 		t.Errorf("plan after the cluster's upgrade = %+v", j)
 	}
 }
+
+// pin_ray on a local cluster whose head is not running: plan takes the
+// version from the Ray installed beside the ray executable and starts no
+// head (a plan never acts; apply would otherwise start it before asking).
+func TestPinRayLocalHeadNotRunning(t *testing.T) {
+	p := newProject(t, manifest.OnChangeRestart)
+	venv := filepath.Join(t.TempDir(), "venv")
+	ray := filepath.Join(venv, "bin", "ray")
+	for _, d := range []string{filepath.Dir(ray), filepath.Join(venv, "lib", "python3.11", "site-packages", "ray-2.58.1.dist-info")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started := filepath.Join(t.TempDir(), "started")
+	if err := os.WriteFile(ray, []byte("#!/bin/sh\ntouch "+started+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ADOPIPE_RAY", ray)
+	hcl := `
+cluster "dev" {
+  local {}
+  pin_ray = true
+}
+operation "op" {
+  cluster   = cluster.dev
+  context   = "c.yaml"
+  operation = "o.yaml"
+}`
+	if err := os.WriteFile(filepath.Join(p.dir, "ado.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j := p.plan(PlanOptions{})
+	if j.Spec.RayPin != "ray==2.58.1" || j.Action != planner.ActionSubmit {
+		t.Fatalf("plan = %+v", j)
+	}
+	if _, err := os.Stat(started); err == nil {
+		t.Fatal("plan ran the ray executable")
+	}
+}

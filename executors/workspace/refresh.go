@@ -138,7 +138,7 @@ func (c *JobCheck) ask(ctx context.Context, client *rayjobs.Client) {
 // cluster whose head is not running is not started, unless an operation
 // on it pins Ray and the connector may start it (apply). With noRefresh
 // only local heads are checked (they need no network).
-func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string]planner.JobRefresh, map[string]string) {
+func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string]planner.JobRefresh, map[string]string, map[string]error) {
 	names := o.Operations
 	if len(names) == 0 {
 		names = s.Config.OperationNames()
@@ -161,12 +161,24 @@ func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string
 				jobs[c.Operation] = c.JobRefresh
 			}
 		}
-		return jobs, nil
+		return jobs, nil, nil
 	}
+	// A local head that is not running is not started to plan: the Ray it
+	// would run is the one installed beside its ray executable.
+	installed := map[string]string{}
+	var installedErrs []error
 	for _, n := range planned {
 		op := s.Config.Operations[n]
-		if op.Cluster.Local == nil || op.PinRay || s.localHeadRuns(op.Cluster) {
+		switch {
+		case op.Cluster.Local == nil || s.localHeadRuns(op.Cluster):
 			clusters[op.Cluster.Name] = op.Cluster
+		case op.PinRay:
+			v, err := localcluster.InstalledVersion(findRay(s.Config.Build.Python))
+			if err != nil {
+				installedErrs = append(installedErrs, fmt.Errorf("cluster %s: the Ray version its local head would run: %w", op.Cluster.Name, err))
+				continue
+			}
+			installed[op.Cluster.Name] = v
 		}
 	}
 	cn := o.Connector
@@ -175,20 +187,40 @@ func (s *Session) refreshForPlan(ctx context.Context, o PlanOptions) (map[string
 		defer cn.Close()
 	}
 	versions, errs := s.survey(ctx, cn, clusters, checks)
+	for name, v := range installed {
+		versions[name] = v
+	}
+	for _, err := range installedErrs {
+		s.warn("%v", err)
+	}
 	for _, c := range checks {
 		if c.Err == nil {
 			jobs[c.Operation] = c.JobRefresh
 		}
 	}
+	return jobs, versions, errs
+}
+
+// warnUnreached says which clusters the plan could not reach. An apply
+// reports a cluster it must submit to itself, with the same cause: a
+// warning too would say it twice.
+func (s *Session) warnUnreached(plan *planner.Plan, errs map[string]error, applying bool) {
+	submits := map[string]bool{}
+	for _, j := range plan.Jobs {
+		if j.Action == planner.ActionSubmit {
+			submits[j.Cluster] = true
+		}
+	}
 	var failed []string
 	for name := range errs {
-		failed = append(failed, name)
+		if !applying || !submits[name] {
+			failed = append(failed, name)
+		}
 	}
 	sort.Strings(failed)
 	for _, name := range failed {
-		s.warn("could not reach cluster %s (planning its jobs from the recorded state, without checking their Ray version): %v", name, errs[name])
+		s.warn("%v (planning the jobs of cluster %s from the recorded state, without checking their Ray version)", errs[name], name)
 	}
-	return jobs, versions
 }
 
 // localHeadRuns reports whether the local head adopipe runs for c is up.

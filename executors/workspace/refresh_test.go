@@ -99,7 +99,30 @@ func TestPlanWithAnUnreachableCluster(t *testing.T) {
 	if j := p.plan(PlanOptions{}); j.Action != planner.ActionSubmitted {
 		t.Fatalf("plan = %+v", j)
 	}
-	if !p.saw(progress.EventWarning, "could not reach cluster dev (planning its jobs from the recorded state, without checking their Ray version): cluster dev: cannot reach the Ray dashboard") {
+	if !p.saw(progress.EventWarning, "cluster dev: cannot reach the Ray dashboard") || !p.saw(progress.EventWarning, "(planning the jobs of cluster dev from the recorded state, without checking their Ray version)") {
 		t.Errorf("no warning; events: %+v", p.seen)
+	}
+}
+
+// A plan that apply carries out next does not warn of a cluster it
+// submits to: apply reports that cluster's error itself, once. A cluster
+// it does not submit to is still a warning.
+func TestApplyPlanLeavesTheUnreachableClusterToApply(t *testing.T) {
+	p := newProject(t, manifest.OnChangeRestart)
+	p.fake.Close()
+	if j := p.plan(PlanOptions{Applying: true}); j.Action != planner.ActionSubmit {
+		t.Fatalf("plan = %+v", j)
+	}
+	if p.saw(progress.EventWarning, "cannot reach") {
+		t.Errorf("a plan for apply warned of the cluster apply submits to; events: %+v", p.seen)
+	}
+	p = newProject(t, manifest.OnChangeRestart)
+	p.apply()
+	p.fake.Close()
+	if j := p.plan(PlanOptions{Applying: true}); j.Action != planner.ActionSubmitted {
+		t.Fatalf("plan = %+v", j)
+	}
+	if !p.saw(progress.EventWarning, "cannot reach") {
+		t.Errorf("no warning for a cluster apply does not submit to; events: %+v", p.seen)
 	}
 }

@@ -86,6 +86,9 @@ type PlanOptions struct {
 	// Connector reaches the clusters for the refresh; nil opens one that
 	// starts nothing, closed when the plan is made.
 	Connector *pipeline.Connector
+	// Applying says the plan is applied next: apply reports an unreachable
+	// cluster it submits to itself, so the plan does not warn of it.
+	Applying bool
 }
 
 // Plan refreshes the recorded jobs (see Refresh), plans the selected
@@ -93,11 +96,13 @@ type PlanOptions struct {
 // cluster, and keeps the planner's caches (a failure to is a warning:
 // they are only caches).
 func (s *Session) Plan(ctx context.Context, pl *planner.Planner, o PlanOptions) (*planner.Plan, error) {
-	refreshed, rays := s.refreshForPlan(ctx, o)
+	refreshed, rays, unreached := s.refreshForPlan(ctx, o)
 	plan, err := pl.Plan(ctx, planner.Request{Config: s.Config, State: s.State, Operations: o.Operations, Replace: o.Replace, Refreshed: refreshed, ClusterRay: rays})
 	if err != nil {
+		s.warnUnreached(&planner.Plan{}, unreached, false) // the error may point at the warning
 		return nil, err
 	}
+	s.warnUnreached(plan, unreached, o.Applying)
 	if err := pl.SaveCaches(); err != nil {
 		s.warn("could not save the fingerprint caches (the next plan is slower): %v", err)
 	}

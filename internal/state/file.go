@@ -125,7 +125,7 @@ func explainLoadError(path string, err error) error {
 // writing nothing, when s would hold any of secrets (the manifest's
 // sensitive values: manifest.Config.SensitiveValues); see CheckNoSecrets.
 // Callers should hold Lock while they Load, work and Save.
-func Save(path string, s *State, secrets []string) error {
+func Save(path string, s *State, secrets []Secret) error {
 	if s == nil {
 		return errors.New("state: Save of a nil state")
 	}
@@ -143,7 +143,7 @@ func Save(path string, s *State, secrets []string) error {
 	return err
 }
 
-func save(path string, s *State, secrets []string) error {
+func save(path string, s *State, secrets []Secret) error {
 	if err := CheckNoSecrets(s, secrets...); err != nil {
 		return fmt.Errorf("state file %s: %w", path, err)
 	}

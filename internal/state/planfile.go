@@ -38,7 +38,7 @@ type PlanFile struct {
 // The file is created with mode 0600: a plan may show environment values,
 // but never sensitive ones: it refuses, writing nothing, when env would
 // hold any of secrets (see CheckNoSecrets).
-func WritePlanFile(path string, env *PlanFile, secrets []string) error {
+func WritePlanFile(path string, env *PlanFile, secrets []Secret) error {
 	if env == nil {
 		return errors.New("plan file: nothing to write")
 	}
