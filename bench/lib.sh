@@ -89,21 +89,24 @@ bench_ws() {
 	echo "spaces: [space-1]" >"$1/operation.yaml"
 }
 
-# bench_manifest [-build] [-files HCL-LIST] FILE CLUSTER ADDRESS OPERATION
+# bench_manifest [-build] [-build-line LINE] [-files HCL-LIST] FILE CLUSTER ADDRESS OPERATION
 # PLUGIN-DIR... writes the ado.hcl of a bench workspace: cluster CLUSTER at
 # ADDRESS, plugins p0, p1, ... from the PLUGIN-DIRs, and operation
 # OPERATION running `true` with context.yaml and operation.yaml. -build
-# adds a build block ($PY, no build isolation); -files sets the
+# adds a build block ($PY, no build isolation), -build-line LINE one with
+# LINE in it (repeatable); -files sets the
 # operation's files, e.g. -files '["nonce.txt"]'.
 bench_manifest() {
-	local build="" files=""
+	local build="" build_lines="" files=""
 	while [[ "$1" == -* ]]; do
 		case "$1" in
-		-build) printf -v build 'build {\n  python    = "%s"\n  isolation = false\n}\n\n' "$PY" && shift ;;
+		-build) build=1 && shift ;;
+		-build-line) build=1 && build_lines+="  $2"$'\n' && shift 2 ;;
 		-files) files="  files     = $2"$'\n' && shift 2 ;;
 		*) echo "bench_manifest: unknown flag $1" >&2 && return 1 ;;
 		esac
 	done
+	[[ -z "$build" ]] || printf -v build 'build {\n  python    = "%s"\n  isolation = false\n%s}\n\n' "$PY" "$build_lines"
 	local file="$1" cluster="$2" address="$3" op="$4" dir n=0 plugins="" refs=""
 	shift 4
 	for dir in "$@"; do

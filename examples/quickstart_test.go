@@ -135,26 +135,27 @@ func TestQuickstart(t *testing.T) {
 		if code != 2 {
 			t.Fatalf("plan --detailed-exitcode after an edit: exit %d, want 2:\n%s", code, out)
 		}
-		wantLine := regexp.MustCompile(`(?m)^\s*~ wheel quickstart\s+rebuild\s+1 file changed: adopipe_quickstart/experiments\.py\s*$`)
+		// The edit is synced into the last wheel: no build backend runs.
+		wantLine := regexp.MustCompile(`(?m)^\s*~ wheel quickstart\s+sync\s+1 file changed: adopipe_quickstart/experiments\.py; synced into the last wheel \(1 member, no build\)\s*$`)
 		if !wantLine.MatchString(out) {
 			t.Errorf("plan does not list the edited plugin with its file:\n%s", out)
 		}
 		if !regexp.MustCompile(`(?m)^\s*\+ job walk\s+submit\s+adopipe-walk-`).MatchString(out) ||
-			!strings.Contains(out, "1 wheel to build") || !strings.Contains(out, "1 job to submit") {
-			t.Errorf("plan does not show one wheel to build and one job to submit:\n%s", out)
+			!strings.Contains(out, "0 wheels to build, 1 to sync") || !strings.Contains(out, "1 job to submit") {
+			t.Errorf("plan does not show one wheel to sync and one job to submit:\n%s", out)
 		}
 		p := q.planJSON(t)
-		if len(p.Wheels) != 1 || p.Wheels[0].Name != "quickstart" || p.Wheels[0].Action != "rebuild" ||
+		if len(p.Wheels) != 1 || p.Wheels[0].Name != "quickstart" || p.Wheels[0].Action != "sync" ||
 			len(p.Wheels[0].Changed) != 1 || p.Wheels[0].Changed[0] != "adopipe_quickstart/experiments.py" {
-			t.Errorf("plan --json wheels = %+v, want only quickstart rebuilt for adopipe_quickstart/experiments.py", p.Wheels)
+			t.Errorf("plan --json wheels = %+v, want only quickstart synced for adopipe_quickstart/experiments.py", p.Wheels)
 		}
 		if len(p.Jobs) != 1 || p.Jobs[0].Action != "submit" || p.Jobs[0].PreviousJobID != firstJob {
 			t.Errorf("plan --json jobs = %+v, want walk to submit, previously %s", p.Jobs, firstJob)
 		}
 
 		out = q.adopipeOK(t, jobDeadline, "apply", "--auto-approve", "--follow")
-		if !strings.Contains(out, "wheel quickstart: built ") {
-			t.Errorf("apply did not build the edited plugin:\n%s", head(out, 20))
+		if !strings.Contains(out, "wheel quickstart: synced ") || strings.Contains(out, "wheel quickstart: building") {
+			t.Errorf("apply did not sync the edited plugin:\n%s", head(out, 20))
 		}
 		secondJob = submittedJob(t, out)
 		if secondJob == firstJob {
@@ -178,7 +179,7 @@ func TestQuickstart(t *testing.T) {
 		w.waitFor(t, cmdDeadline, regexp.MustCompile(`no changes \(1 wheel cached, 1 job already submitted\)`))
 
 		q.setFunction(t, "x0**4 + x1")
-		w.waitFor(t, watchDeadline, regexp.MustCompile(`changed plugin/adopipe_quickstart/experiments\.py\s.*plan: 1 wheel to build, 0 cached, 1 job to submit`))
+		w.waitFor(t, watchDeadline, regexp.MustCompile(`changed plugin/adopipe_quickstart/experiments\.py\s.*plan: 0 wheels to build, 1 to sync, 0 cached, 1 job to submit`))
 		m := w.waitFor(t, watchDeadline, regexp.MustCompile(`submitted: (adopipe-walk-[0-9a-f]+)`))
 		job := m[1]
 		if job == secondJob || job == firstJob {

@@ -17,14 +17,17 @@ type Build struct {
 	Isolation bool
 	// Timeout kills a build that runs longer.
 	Timeout time.Duration
+	// Sync lets an edit of files the last wheel holds verbatim replace
+	// them in that wheel instead of running the build backend.
+	Sync bool
 }
 
 func defaultBuild() Build {
-	return Build{Python: "python3", Isolation: true, Timeout: 15 * time.Minute}
+	return Build{Python: "python3", Isolation: true, Timeout: 15 * time.Minute, Sync: true}
 }
 
 var buildSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "python"}, {Name: "frontend"}, {Name: "isolation"}, {Name: "timeout"}},
+	Attributes: []hcl.AttributeSchema{{Name: "python"}, {Name: "frontend"}, {Name: "isolation"}, {Name: "timeout"}, {Name: "sync"}},
 }
 
 func decodeBuild(block *hcl.Block, ctx *hcl.EvalContext) (Build, hcl.Diagnostics) {
@@ -39,6 +42,9 @@ func decodeBuild(block *hcl.Block, ctx *hcl.EvalContext) (Build, hcl.Diagnostics
 	}
 	if attr, ok := content.Attributes["isolation"]; ok {
 		diags = append(diags, decodeBool(attr, ctx, &b.Isolation)...)
+	}
+	if attr, ok := content.Attributes["sync"]; ok {
+		diags = append(diags, decodeBool(attr, ctx, &b.Sync)...)
 	}
 	if attr, ok := content.Attributes["timeout"]; ok {
 		diags = append(diags, decodeDuration(attr, ctx, &b.Timeout)...)

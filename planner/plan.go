@@ -21,7 +21,7 @@ func (a Action) Symbol() string {
 	switch a {
 	case ActionBuild, ActionSubmit:
 		return "+"
-	case ActionRebuild:
+	case ActionRebuild, ActionSync:
 		return "~"
 	default:
 		return "="
@@ -30,7 +30,7 @@ func (a Action) Symbol() string {
 
 // Changes reports whether carrying the action out does anything.
 func (a Action) Changes() bool {
-	return a == ActionBuild || a == ActionRebuild || a == ActionSubmit
+	return a == ActionBuild || a == ActionRebuild || a == ActionSync || a == ActionSubmit
 }
 
 // Plan is what apply would do, and why.
@@ -59,6 +59,10 @@ type WheelStep struct {
 	Files int `json:"files"`
 	// CachedWheel is the wheel file name when Action is cached.
 	CachedWheel string `json:"cached_wheel,omitempty"`
+	// SyncFrom is the fingerprint of the wheel a sync starts from, and
+	// Sync the members it replaces, when Action is sync.
+	SyncFrom string     `json:"sync_from,omitempty"`
+	Sync     []SyncFile `json:"sync,omitempty"`
 }
 
 // JobStep is the plan for one operation's job.
@@ -83,18 +87,22 @@ type JobStep struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Summary counts a plan's actions.
+// Summary counts a plan's actions. Build counts wheels built by a
+// backend, Sync the wheels synced instead.
 type Summary struct {
-	Build, Cached, Submit, Submitted int
+	Build, Sync, Cached, Submit, Submitted int
 }
 
 // Summary counts the plan's actions.
 func (p *Plan) Summary() Summary {
 	var s Summary
 	for _, w := range p.Wheels {
-		if w.Action == ActionCached {
+		switch w.Action {
+		case ActionCached:
 			s.Cached++
-		} else {
+		case ActionSync:
+			s.Sync++
+		default:
 			s.Build++
 		}
 	}
@@ -111,7 +119,7 @@ func (p *Plan) Summary() Summary {
 // HasChanges reports whether applying the plan would do anything.
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	return s.Build > 0 || s.Submit > 0
+	return s.Build > 0 || s.Sync > 0 || s.Submit > 0
 }
 
 // Wheel returns the wheel step named name.

@@ -33,6 +33,9 @@ type Planner struct {
 	// WheelRequires, when set, returns the Requires-Dist of the cached
 	// wheel built from a fingerprint, for the Ray version check.
 	WheelRequires func(fingerprint string) []string
+	// SyncMap, when set, returns what the build of a fingerprint recorded
+	// about its wheel's files, so an edit can be synced (see ActionSync).
+	SyncMap func(fingerprint string) (SyncMap, bool)
 
 	statCache *fingerprint.StatCache
 	listings  []fingerprint.Listing // new fingerprints to keep for later diffs
@@ -141,7 +144,7 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		p.keep = append(p.keep, ps.Fingerprint)
 	}
 	for i, s := range sources {
-		step := p.wheelStep(s, results[i], req.State)
+		step := p.wheelStep(s, results[i], req.State, req.Config.Build.Sync)
 		plan.Wheels = append(plan.Wheels, step)
 		fps[s.name] = step.Fingerprint
 		// A listing is content-addressed: one already stored needs no
@@ -197,7 +200,7 @@ func (p *Planner) SaveCaches() error {
 	return p.statCache.Save(StatCachePath(p.WorkDir))
 }
 
-func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) WheelStep {
+func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State, sync bool) WheelStep {
 	step := WheelStep{Name: s.name, SourceDir: s.src.Dir, Fingerprint: r.Digest, Files: len(r.Files)}
 	prev, built := st.Plugins[s.name]
 	if file, ok := p.cached(r.Digest); ok {
@@ -228,6 +231,7 @@ func (p *Planner) wheelStep(s source, r fingerprint.Result, st *state.State) Whe
 	changes := fingerprint.Diff(old, r.Listing())
 	step.Changed = fingerprint.Paths(changes)
 	step.Reason = fingerprint.Describe(changes, 3)
+	p.syncStep(&step, sync, prev.Fingerprint, old, r, changes)
 	return step
 }
 

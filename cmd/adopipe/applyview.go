@@ -78,8 +78,8 @@ func (v *applyView) event(e progress.Event) {
 		fmt.Fprintf(w, "wheel %s: FAILED after %.1fs: %s\n", e.Name, secs, e.Error)
 	case progress.EventBuildCancelled:
 		fmt.Fprintf(w, "wheel %s: cancelled: %s\n", e.Name, e.Message)
-	case progress.EventCached:
-		fmt.Fprintf(w, "wheel %s: cached %s\n", e.Name, e.Wheel)
+	case progress.EventCached, progress.EventSynced:
+		fmt.Fprintf(w, "wheel %s: %s %s%s\n", e.Name, e.Type[len("wheel_"):], e.Wheel, termview.When(e.Message != "", " ("+e.Message+" replaced, no build)"))
 	case progress.EventSkipped:
 		fmt.Fprintf(w, "job %s: %s\n", e.Name, e.Error)
 	case progress.EventSubmit:
@@ -114,6 +114,6 @@ func (v *applyView) outcome(o *pipeline.Outcome) {
 			fmt.Fprintf(w, "job %s: %s  %s\n", j.Operation, j.JobID, j.DashboardURL())
 		}
 	}
-	fmt.Fprintf(w, "\nApply complete: %d built, %d cached, %d submitted, %d already submitted, %d failed.\n",
-		o.Built, o.Cached, o.Submitted, o.AlreadySubmitted, o.Fail)
+	fmt.Fprintf(w, "\nApply complete: %d built, %s%d cached, %d submitted, %d already submitted, %d failed.\n",
+		o.Built, termview.When(o.Synced > 0, fmt.Sprintf("%d synced, ", o.Synced)), o.Cached, o.Submitted, o.AlreadySubmitted, o.Fail)
 }

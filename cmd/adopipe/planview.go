@@ -5,6 +5,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/adopipe/adopipe/internal/termview"
 	"github.com/adopipe/adopipe/planner"
 )
 
@@ -43,7 +44,7 @@ func (a *app) planWarnings(p *planner.Plan) {
 // a watch cycle's lowercase line.
 func planSummary(p *planner.Plan, sentence bool) string {
 	s := p.Summary()
-	line := fmt.Sprintf("plan: %s to build, %d cached, %s to submit", plural(s.Build, "wheel"), s.Cached, plural(s.Submit, "job"))
+	line := fmt.Sprintf("plan: %s to build, %s%d cached, %s to submit", plural(s.Build, "wheel"), termview.When(s.Sync > 0, fmt.Sprintf("%d to sync, ", s.Sync)), s.Cached, plural(s.Submit, "job"))
 	if !p.HasChanges() {
 		line = fmt.Sprintf("no changes (%s cached, %s already submitted)", plural(s.Cached, "wheel"), plural(s.Submitted, "job"))
 	}

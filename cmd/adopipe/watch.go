@@ -107,18 +107,15 @@ func (a *app) watchReport(follow bool, e workspace.WatchEvent) {
 	case workspace.WatchFailed:
 		a.printError(e.Err)
 	case workspace.WatchPlanned:
+		// A cycle with nothing to do is shown only when no file started it.
 		if e.Plan.HasChanges() || e.Changed == nil {
 			a.planWarnings(e.Plan)
-		}
-		if e.Plan.HasChanges() {
 			a.logLine("%s%s", describeChanged(e.Changed), planSummary(e.Plan, false))
-		} else if e.Changed == nil {
-			a.logLine("%s", planSummary(e.Plan, false))
 		}
 	case workspace.WatchApplied:
 		o := e.Outcome
 		ids := o.SubmittedIDs()
-		line := fmt.Sprintf("%d built, %d cached, %d submitted", o.Built, o.Cached, o.Submitted)
+		line := fmt.Sprintf("%d built, %s%d cached, %d submitted", o.Built, termview.When(o.Synced > 0, fmt.Sprintf("%d synced, ", o.Synced)), o.Cached, o.Submitted)
 		if len(ids) > 0 {
 			line += ": " + strings.Join(ids, ", ")
 		}

@@ -44,7 +44,7 @@ type Options struct {
 
 // Outcome says what an apply did.
 type Outcome struct {
-	Built, Cached                     int
+	Built, Synced, Cached             int
 	Submitted, AlreadySubmitted, Fail int
 	Jobs                              []JobOutcome
 }
@@ -66,6 +66,7 @@ type JobOutcome struct {
 // Summary is an outcome as apply --json reports it.
 type Summary struct {
 	Built            int          `json:"built"`
+	Synced           int          `json:"synced"`
 	Cached           int          `json:"cached"`
 	Submitted        int          `json:"submitted"`
 	AlreadySubmitted int          `json:"already_submitted"`
@@ -95,7 +96,7 @@ func (o *Outcome) SubmittedIDs() []string {
 
 // Summary reports the outcome for apply --json.
 func (o *Outcome) Summary() Summary {
-	s := Summary{Built: o.Built, Cached: o.Cached, Submitted: o.Submitted, AlreadySubmitted: o.AlreadySubmitted, Failed: o.Fail, Jobs: []JobSummary{}}
+	s := Summary{Built: o.Built, Synced: o.Synced, Cached: o.Cached, Submitted: o.Submitted, AlreadySubmitted: o.AlreadySubmitted, Failed: o.Fail, Jobs: []JobSummary{}}
 	for _, j := range o.Jobs {
 		js := JobSummary{Operation: j.Operation, JobID: j.JobID, Submitted: j.Submitted, Dashboard: j.DashboardURL()}
 		if j.Err != nil {
@@ -223,6 +224,17 @@ func (r *runner) buildWheels(ctx context.Context) {
 			}
 			// A damaged cache entry is rebuilt, not fatal.
 		}
+		if w.Action == planner.ActionSync {
+			err := r.syncWheel(w)
+			if err == nil {
+				continue
+			}
+			// The last wheel gone, a file edited since the plan: the
+			// backend builds what the sources are now.
+			r.mu.Lock()
+			r.emit(progress.Warning("wheel %s: not synced (%v); building it", w.Name, err))
+			r.mu.Unlock()
+		}
 		frontend, uv := wheelbuild.ResolveFrontend(r.Config.Build.Frontend, r.Config.Build.Python)
 		reqs = append(reqs, wheelbuild.Request{
 			Name:        w.Name,
@@ -283,6 +295,7 @@ func (r *runner) recordBuilt(step planner.WheelStep, res wheelbuild.Result) erro
 	if info, err := wheelbuild.InspectWheel(path); err == nil {
 		r.builtRequires[step.Name] = info.RequiresDist
 	}
+	r.recordSyncMap(step, path)
 	r.State.Plugins[step.Name] = state.PluginState{
 		Fingerprint: step.Fingerprint,
 		Wheel: state.WheelRecord{

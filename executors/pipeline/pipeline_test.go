@@ -12,6 +12,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
 	"github.com/adopipe/adopipe/internal/fakeray"
+	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
@@ -85,13 +86,26 @@ func (e *env) plan() *planner.Plan {
 }
 
 func (e *env) apply(p *planner.Plan) (*Outcome, error) {
+	out, _, err := e.applyWarned(p)
+	return out, err
+}
+
+// applyWarned applies p and returns the warnings it reported too.
+func (e *env) applyWarned(p *planner.Plan) (*Outcome, []string, error) {
 	workDir := filepath.Join(e.dir, ".adopipe")
 	cn := &Connector{WorkDir: workDir}
 	defer cn.Close()
-	return Apply(context.Background(), Options{
+	var warnings []string
+	out, err := Apply(context.Background(), Options{
 		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
 		WorkDir: workDir, Cache: e.cache, Connector: cn,
+		Events: func(ev progress.Event) {
+			if ev.Type == progress.EventWarning {
+				warnings = append(warnings, ev.Message)
+			}
+		},
 	})
+	return out, warnings, err
 }
 
 func TestApplySubmitsAndRecords(t *testing.T) {

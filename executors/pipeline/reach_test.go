@@ -156,7 +156,7 @@ func TestApplyGoesOnWithTheReachableCluster(t *testing.T) {
 func writeWheel(t *testing.T, dir string, requires ...string) string {
 	t.Helper()
 	path := filepath.Join(dir, "plug-0.1-py3-none-any.whl")
-	testfiles.Wheel(t, path, requires...)
+	testfiles.RequiresWheel(t, path, requires...)
 	return path
 }
 
@@ -175,18 +175,7 @@ func TestApplyChecksTheRayOfBuiltWheels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var warnings []string
-	cn := &Connector{WorkDir: workDir}
-	defer cn.Close()
-	_, err = Apply(context.Background(), Options{
-		Config: e.cfg, Plan: p, State: e.st, StatePath: filepath.Join(workDir, "state.json"),
-		WorkDir: workDir, Cache: e.cache, Connector: cn,
-		Events: func(ev progress.Event) {
-			if ev.Type == progress.EventWarning {
-				warnings = append(warnings, ev.Message)
-			}
-		},
-	})
+	_, warnings, err := e.applyWarned(p)
 	if err != nil {
 		t.Fatal(err)
 	}

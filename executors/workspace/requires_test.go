@@ -15,7 +15,7 @@ import (
 func TestWheelRequiresSidecar(t *testing.T) {
 	dir := t.TempDir()
 	wheel := filepath.Join(dir, "plug-0.1-py3-none-any.whl")
-	testfiles.Wheel(t, wheel, "ray<2.50", "numpy")
+	testfiles.RequiresWheel(t, wheel, "ray<2.50", "numpy")
 	want := []string{"ray<2.50", "numpy"}
 	if got := wheelRequires(wheel); !reflect.DeepEqual(got, want) {
 		t.Fatalf("first read: %q", got)
@@ -29,14 +29,14 @@ func TestWheelRequiresSidecar(t *testing.T) {
 		t.Fatalf("from the sidecar: %q", got)
 	}
 	// A damaged sidecar is not trusted: the wheel is read again.
-	testfiles.Wheel(t, wheel, "pandas")
+	testfiles.RequiresWheel(t, wheel, "pandas")
 	os.WriteFile(wheel+requiresSuffix, []byte("{garbage"), 0o600)
 	if got := wheelRequires(wheel); !reflect.DeepEqual(got, []string{"pandas"}) {
 		t.Fatalf("damaged sidecar: %q", got)
 	}
 	// No requirements at all is an answer too.
 	none := filepath.Join(t.TempDir(), "plug-0.1-py3-none-any.whl")
-	testfiles.Wheel(t, none)
+	testfiles.RequiresWheel(t, none)
 	if got := wheelRequires(none); got == nil || len(got) != 0 {
 		t.Fatalf("no requirements: %#v", got)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/wheelcache"
+	"github.com/adopipe/adopipe/executors/wheelsync"
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/manifest"
@@ -95,6 +96,9 @@ func (p *Project) NewPlanner() *planner.Planner {
 			return nil
 		}
 		return wheelRequires(path)
+	}
+	pl.SyncMap = func(fp string) (planner.SyncMap, bool) {
+		return wheelsync.LoadMap(p.Cache.Dir(fp))
 	}
 	return pl
 }

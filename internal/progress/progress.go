@@ -41,6 +41,7 @@ const (
 	EventBuildDone      = "build_done"
 	EventBuildFailed    = "build_failed"
 	EventCached         = "wheel_cached"
+	EventSynced         = "wheel_synced"    // edited members replaced in the last wheel, no build
 	EventBuildCancelled = "build_cancelled" // no cluster to submit to could be reached
 	EventCluster        = "cluster"
 	EventClusterFailed  = "cluster_failed" // a cluster could not be reached; Error says why

@@ -3,7 +3,6 @@ package testfiles
 
 import (
 	"archive/zip"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -83,28 +82,13 @@ func CopyTo(t testing.TB, src, dst string, skip ...string) {
 	}
 }
 
-// Wheel writes at path a minimal wheel of distribution plug 0.1 (only its
-// METADATA) whose Requires-Dist are requires.
-func Wheel(t testing.TB, path string, requires ...string) {
+// RequiresWheel writes at path a minimal wheel of distribution plug 0.1
+// (its METADATA and RECORD) whose Requires-Dist are requires.
+func RequiresWheel(t testing.TB, path string, requires ...string) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zw := zip.NewWriter(f)
-	w, err := zw.Create("plug-0.1.dist-info/METADATA")
-	if err != nil {
-		t.Fatal(err)
-	}
 	meta := "Metadata-Version: 2.1\nName: plug\nVersion: 0.1\n"
 	for _, r := range requires {
 		meta += "Requires-Dist: " + r + "\n"
 	}
-	if _, err := io.WriteString(w, meta); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	Wheel(t, path, "plug-0.1.dist-info", []Member{{Name: "plug-0.1.dist-info/METADATA", Content: meta, Method: zip.Deflate}})
 }
