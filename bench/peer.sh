@@ -264,6 +264,13 @@ make_ws() {
   OMP_NUM_THREADS: "1"
   OPENBLAS_NUM_THREADS: "1"
   RAY_AIR_NEW_PERSISTENCE_MODE: "0"'
+	# The lab has no route out, and Ray's uv plugin runs `uv pip install`
+	# in the env it made (a clone of the base env, ado-core in it), which
+	# still asks the package index for ado-core and fails; offline, uv
+	# takes the clone's ado-core. An air-gapped cluster needs the same (or
+	# an index mirror). The runtime env's env_vars reach uv's environment
+	# and do not enter the uv env's key.
+	[[ -z "${ADOPIPE_LAB_DIR:-}" ]] || env+=$'\n  UV_OFFLINE: "1"'
 	{
 		echo "# Written by bench/peer.sh: ado --remote's side of $scen."
 		echo "executionType:"

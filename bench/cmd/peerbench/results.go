@@ -65,12 +65,14 @@ func jobResults(acct *account, db, sid string) ([]result, error) {
 	if strings.ContainsAny(sid, `'"\`) {
 		return nil, fmt.Errorf("results: odd submission id %q", sid)
 	}
-	query := `SELECT r.entity_id, JSON_VALUE(r.data, '$.measurements[0].value')
+	// JSON_UNQUOTE(JSON_EXTRACT()), not JSON_VALUE: go-mysql-server (the
+	// lab's metastore) returns JSON_VALUE's strings still quoted.
+	query := `SELECT r.entity_id, JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.measurements[0].value'))
 FROM sqlsource_default_measurement_results r
 JOIN sqlsource_default_measurement_requests_results rr ON rr.result_uid = r.uid
 JOIN sqlsource_default_measurement_requests q ON q.uid = rr.request_uid
 JOIN resources o ON o.identifier = q.operation_id
-WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id') = '` + sid + `'`
+WHERE o.kind = 'operation' AND JSON_UNQUOTE(JSON_EXTRACT(o.data, '$.metadata.ray_submission_id')) = '` + sid + `'`
 	out, err := benchSQL(acct, db, query)
 	if err != nil {
 		return nil, fmt.Errorf("results: %v", err)
@@ -87,7 +89,7 @@ WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id'
 		if _, err := fmt.Sscanf(entity, "x0.%d-x1.%d", &r.x0, &r.x1); err != nil {
 			return nil, fmt.Errorf("results: entity %q: %v", entity, err)
 		}
-		if value == "NULL" {
+		if value == "NULL" || value == "null" {
 			return nil, fmt.Errorf("results: %s has no value: the experiment failed (see the job's log)", entity)
 		}
 		y, err := strconv.ParseFloat(value, 64)
