@@ -102,6 +102,7 @@ export PATH="$VENV/bin:$PATH"
 # the lab; sets FWD_PORT to its local port.
 lab_forward() {
 	local out="$BENCH_DIR/forward.$$.$1" i pid
+	: >"$out" # before oc's shell opens it: the loop below reads it at once
 	"$LAB_OC" port-forward --namespace "$LAB_NS" "svc/$1" "0:$2" >"$out" 2>&1 &
 	pid=$!
 	bench_on_exit "kill $pid 2>/dev/null; rm -f '$out'"
