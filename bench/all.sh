@@ -6,14 +6,17 @@
 #   submit.sh       adopipe apply vs ray job submit; unchanged resubmit
 #   incremental.sh  one of three plugins edited: apply vs the manual recipe
 #   watch.sh        watch latency from a file write to the submit request
-#   peer.sh         adopipe vs ado --remote: five scenarios on one head and
-#                   one MariaDB metastore (issue 15; the longest by far)
+#   peer.sh         adopipe vs ado --remote: five scenarios on the lab
+#                   (internal/raylab) when it can start here, else on a
+#                   local head with a MariaDB metastore (issue 15; the
+#                   longest by far)
 #
 # The first two need no cluster and run before any Ray head starts (an idle
-# head still takes CPU). The last four share one Ray head started by
-# scripts/with-ray-head (stopped by its pid at the end), unless
-# ADOPIPE_TEST_RAY_ADDRESS names one. Every figure is printed as one line
-# and appended to $BENCH_JSON; the summary table goes to
+# head still takes CPU). The next three share one Ray head started by
+# scripts/with-ray-head (stopped by its pid before peer.sh starts, so that
+# one cluster runs at a time), unless ADOPIPE_TEST_RAY_ADDRESS names one;
+# peer.sh starts its own cluster, or uses that head. Every figure is
+# printed as one line and appended to $BENCH_JSON; the summary table goes to
 # $BENCH_DIR/report.md. See docs/benchmarks.md.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -38,7 +41,8 @@ if [[ -n "${ADOPIPE_TEST_RAY_ADDRESS:-}" ]]; then
 	"$root/bench/watch.sh"
 	"$root/bench/peer.sh"
 else
-	"$root/scripts/with-ray-head" bash -c '"$0/bench/submit.sh" && "$0/bench/incremental.sh" && "$0/bench/watch.sh" && "$0/bench/peer.sh"' "$root"
+	"$root/scripts/with-ray-head" bash -c '"$0/bench/submit.sh" && "$0/bench/incremental.sh" && "$0/bench/watch.sh"' "$root"
+	"$root/bench/peer.sh"
 fi
 
 {

@@ -168,12 +168,15 @@ wait_for_file() {
 	exit 1
 }
 
-# start_proxy: a counting proxy in front of the Ray head; sets PROXY (its
-# address) and PROXY_PID, and stops it (by pid) when the script exits.
+# start_proxy [TARGET [LISTEN]]: a counting proxy in front of TARGET
+# (default: the Ray head, $ADOPIPE_TEST_RAY_ADDRESS), listening on LISTEN
+# (default: a free loopback port); sets PROXY (its address) and PROXY_PID,
+# and stops it (by pid) when the script exits.
 start_proxy() {
+	local target="${1:-$ADOPIPE_TEST_RAY_ADDRESS}" listen="${2:-127.0.0.1:0}"
 	local addr_file="$BENCH_DIR/proxy.$$.addr"
 	rm -f "$addr_file"
-	"$RB" proxy -target "$ADOPIPE_TEST_RAY_ADDRESS" -addr-file "$addr_file" &
+	"$RB" proxy -target "$target" -listen "$listen" -addr-file "$addr_file" &
 	PROXY_PID=$!
 	bench_on_exit "kill $PROXY_PID 2>/dev/null; rm -f '$addr_file'"
 	wait_for_file "$addr_file" "$PROXY_PID" 10

@@ -1,9 +1,9 @@
 package main
 
-// peerbench compare -id ID -what TEXT -ray ADDR -proxy ADDR -session DIR \
+// peerbench compare -id ID -what TEXT -ray ADDR -proxy ADDR -session DIRS \
 //     -a CMD -a-name adopipe [-a-prepare CMD] [-a-check CMD] [-a-wheels DIRS] \
 //     -b CMD -b-name 'ado --remote' [...] [-before CMD] [-runs 5] [-warmup 1] \
-//     [targets] [-json FILE]
+//     [-cluster TEXT] [targets] [-json FILE]
 //
 // Each round runs A then B (the order alternates between rounds). Before
 // each run: wait until the cluster runs no job, run -before, the side's -prepare
@@ -12,13 +12,14 @@ package main
 // every job it submitted is followed to its end. For each run:
 //
 //   - time from the command's start to the job's entrypoint starting (the
-//     supervisor's "Running entrypoint" line landing in the session's
+//     supervisor's "Running entrypoint" line landing in a session's
 //     driver log, seen by inotify) and to its end (JobInfo.end_time), and
 //     to the submission (JobInfo.start_time);
 //   - bytes uploaded, uploads and submissions (the counting proxy);
 //   - wheel files the command wrote under -X-wheels (comma-separated dirs);
-//   - runtime env directories the node created under runtime_resources/pip
-//     and .../uv;
+//   - runtime env directories the nodes created under runtime_resources/pip
+//     and .../uv (-session lists every node's session directory, comma-
+//     separated: each node of the lab has its own);
 //   - the -X-check command ($BENCH_SUBMISSION_ID, $BENCH_OFFSET): did the
 //     edited code run, per the stored results.
 //
@@ -34,7 +35,9 @@ package main
 //
 // The JSON record keeps benchtime's shape (a, b with median_s = time to
 // entrypoint, or the command's time for a side that submits nothing), so
-// benchreport tabulates it, plus every run under "peer".
+// benchreport tabulates it, plus every run under "peer", the -cluster text
+// (which cluster ran it) and the machine's load average at the start and
+// the end.
 
 import (
 	"errors"
@@ -63,6 +66,7 @@ func runCompare(args []string) error {
 		a, b              side
 		aWheels, bWheels  string
 		id, what, jsonOut string
+		cluster, sessions string
 		runs, warmup      int
 		offsetBase        int64
 		t                 targets
@@ -75,7 +79,8 @@ func runCompare(args []string) error {
 	fs.Int64Var(&offsetBase, "offset-base", 0, "BENCH_OFFSET of round r is offset-base + r")
 	fs.StringVar(&bn.rayAddr, "ray", os.Getenv("ADOPIPE_TEST_RAY_ADDRESS"), "the Ray head (Jobs API), not through the proxy")
 	fs.StringVar(&bn.proxy, "proxy", "", "the counting proxy both sides submit through")
-	fs.StringVar(&bn.session, "session", "", "the Ray session directory (logs/, runtime_resources/)")
+	fs.StringVar(&sessions, "session", "", "the Ray session directories (logs/, runtime_resources/), one per node, comma-separated")
+	fs.StringVar(&cluster, "cluster", "", "which cluster the runs use, for the record (e.g. \"lab\", \"local head\")")
 	fs.DurationVar(&bn.jobTimeout, "job-timeout", 20*time.Minute, "give up on a job after this long")
 	fs.StringVar(&bn.logDir, "log-dir", os.TempDir(), "where each run's output is kept")
 	fs.StringVar(&jsonOut, "json", "", "append a JSON record to this file")
@@ -97,7 +102,8 @@ func runCompare(args []string) error {
 	fs.BoolVar(&t.noJob, "a-no-job", false, "target: A submits no job and uploads nothing")
 	fs.IntVar(&t.diskEdits, "disk-edits", 0, "report env disk after this many runs of each side")
 	fs.Parse(args)
-	if a.cmd == "" || b.cmd == "" || bn.rayAddr == "" || bn.proxy == "" || bn.session == "" || runs < 1 {
+	bn.sessions = splitList(sessions)
+	if a.cmd == "" || b.cmd == "" || bn.rayAddr == "" || bn.proxy == "" || len(bn.sessions) == 0 || runs < 1 {
 		return errors.New("compare: -a, -b, -ray, -proxy and -session are required")
 	}
 	a.wheelDirs, b.wheelDirs = splitList(aWheels), splitList(bWheels)
@@ -107,11 +113,16 @@ func runCompare(args []string) error {
 	if err != nil {
 		return err
 	}
-	bn.watch, err = watchEntrypoints(filepath.Join(bn.session, "logs"))
+	var logDirs []string
+	for _, s := range bn.sessions {
+		logDirs = append(logDirs, filepath.Join(s, "logs"))
+	}
+	bn.watch, err = watchEntrypoints(logDirs)
 	if err != nil {
-		return fmt.Errorf("watching %s: %v", bn.session, err)
+		return err
 	}
 	defer bn.watch.Close()
+	loadStart := loadAvg()
 
 	sides := []*side{&a, &b}
 	for round := 0; round < warmup+runs; round++ {
@@ -132,11 +143,26 @@ func runCompare(args []string) error {
 		}
 	}
 	rec := summarise(id, what, runs, warmup, &a, &b, t)
+	rec.Cluster, rec.LoadStart, rec.LoadEnd = cluster, loadStart, loadAvg()
 	fmt.Println(rec.text())
 	if jsonOut != "" {
 		return benchstat.AppendJSON(jsonOut, rec)
 	}
 	return nil
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages, as
+// /proc/loadavg gives them ("" where there is none).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func splitList(s string) []string {

@@ -7,10 +7,13 @@ package main
 // reaches the file when the `with open(...)` around subprocess.Popen
 // closes, just after the child started; the file itself is created at
 // submission with "Runtime env is setting up."). entryWatch watches the
-// logs directory with inotify and notes the moment that line appears.
+// logs directories (one per node: the supervisor runs on the head, but
+// every node's is watched) with inotify and notes the moment that line
+// appears.
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,23 +27,24 @@ import (
 var entryMarker = []byte("Running entrypoint for job ")
 
 type entryWatch struct {
-	dir  string
 	w    *fsnotify.Watcher
 	mu   sync.Mutex
 	seen map[string]time.Time // submission id -> entrypoint start
 	done chan struct{}
 }
 
-func watchEntrypoints(logsDir string) (*entryWatch, error) {
+func watchEntrypoints(logsDirs []string) (*entryWatch, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, err
 	}
-	if err := w.Add(logsDir); err != nil {
-		w.Close()
-		return nil, err
+	for _, dir := range logsDirs {
+		if err := w.Add(dir); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("watching %s: %w", dir, err)
+		}
 	}
-	e := &entryWatch{dir: logsDir, w: w, seen: map[string]time.Time{}, done: make(chan struct{})}
+	e := &entryWatch{w: w, seen: map[string]time.Time{}, done: make(chan struct{})}
 	go e.loop()
 	return e, nil
 }

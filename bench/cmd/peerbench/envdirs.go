@@ -1,8 +1,11 @@
 package main
 
-// Runtime envs on the node: Ray keeps one directory per pip or uv env
-// under the session's runtime_resources/pip and runtime_resources/uv,
-// named by the env's hash, so a new directory there is a new env.
+// Runtime envs on the nodes: Ray keeps one directory per pip or uv env
+// under each node's session's runtime_resources/pip and
+// runtime_resources/uv, named by the env's hash, so a new directory there
+// is a new env. A local head is one node with one session; the lab's head
+// and workers each have their own Ray temp dir, so every node's session is
+// listed and an env counts once per node that created it.
 
 import (
 	"errors"
@@ -16,22 +19,24 @@ import (
 // envKinds are the runtime_resources subdirectories that hold virtualenvs.
 var envKinds = []string{"pip", "uv"}
 
-// listEnvs returns the env directories under session/runtime_resources,
-// as paths, by kind.
-func listEnvs(session string) (map[string][]string, error) {
+// listEnvs returns the env directories under each session's
+// runtime_resources, as paths, by kind.
+func listEnvs(sessions []string) (map[string][]string, error) {
 	envs := map[string][]string{}
-	for _, kind := range envKinds {
-		dir := filepath.Join(session, "runtime_resources", kind)
-		ents, err := os.ReadDir(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range ents {
-			if e.IsDir() {
-				envs[kind] = append(envs[kind], filepath.Join(dir, e.Name()))
+	for _, session := range sessions {
+		for _, kind := range envKinds {
+			dir := filepath.Join(session, "runtime_resources", kind)
+			ents, err := os.ReadDir(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ents {
+				if e.IsDir() {
+					envs[kind] = append(envs[kind], filepath.Join(dir, e.Name()))
+				}
 			}
 		}
 	}

@@ -1,11 +1,12 @@
 // Command peerbench is the measuring side of bench/peer.sh: adopipe against
-// `ado --remote` on the same Ray head, the same plugin and the same
-// operation, every figure taken from the wire or from Ray.
+// `ado --remote` on the same Ray cluster (the lab or a local head), the
+// same plugin and the same operation, every figure taken from the wire or
+// from Ray.
 //
 //	peerbench mariadb -dir DIR -addr-file FILE   run a MariaDB metastore on loopback
 //	peerbench compare ...                        time two commands round by round
-//	peerbench results -db HOST:PORT -submission ID -offset K
-//	                                             check a job's stored results
+//	peerbench results -db HOST:PORT [-db-user U -db-name D -db-password-file F] \
+//	    -submission ID -offset K                 check a job's stored results
 //	peerbench forget -db HOST:PORT               empty the sample store's measurements
 //	peerbench envdisk DIR...                     disk taken by runtime env dirs
 //

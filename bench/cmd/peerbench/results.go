@@ -1,6 +1,10 @@
 package main
 
-// peerbench results -db HOST:PORT -submission ID -offset K [-want N]
+// peerbench results -db HOST:PORT [account] -submission ID -offset K [-want N]
+//
+// The account is the bench MariaDB's unless -db-user, -db-name and
+// -db-password-file name another (the lab's metastore, reached through a
+// port-forward).
 //
 // Did the edited plugin run? bench/peer.sh's plugins measure
 // y = x0*x0 + x1 + OFFSET, and every edit writes a new OFFSET into the
@@ -17,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -24,7 +29,8 @@ import (
 
 func runResults(args []string) error {
 	fs := flag.NewFlagSet("results", flag.ExitOnError)
-	db := fs.String("db", "", "the MariaDB server, HOST:PORT")
+	db := fs.String("db", "", "the metastore, HOST:PORT")
+	acct := accountFlags(fs)
 	sid := fs.String("submission", "", "Ray submission id of the job")
 	offset := fs.Int64("offset", 0, "the OFFSET the plugin source held")
 	want := fs.Int("want", 12, "results the operation must have stored")
@@ -32,7 +38,7 @@ func runResults(args []string) error {
 	if *db == "" || *sid == "" {
 		return errors.New("results: -db and -submission are required")
 	}
-	got, err := jobResults(*db, *sid)
+	got, err := jobResults(acct, *db, *sid)
 	if err != nil {
 		return err
 	}
@@ -55,17 +61,19 @@ type result struct {
 
 // jobResults reads entity ids and the first measured value of every result
 // of the operation whose metadata names the Ray submission id.
-func jobResults(db, sid string) ([]result, error) {
+func jobResults(acct *account, db, sid string) ([]result, error) {
 	if strings.ContainsAny(sid, `'"\`) {
 		return nil, fmt.Errorf("results: odd submission id %q", sid)
 	}
-	query := `SELECT r.entity_id, JSON_VALUE(r.data, '$.measurements[0].value')
+	// JSON_UNQUOTE(JSON_EXTRACT()), not JSON_VALUE: go-mysql-server (the
+	// lab's metastore) returns JSON_VALUE's strings still quoted.
+	query := `SELECT r.entity_id, JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.measurements[0].value'))
 FROM sqlsource_default_measurement_results r
 JOIN sqlsource_default_measurement_requests_results rr ON rr.result_uid = r.uid
 JOIN sqlsource_default_measurement_requests q ON q.uid = rr.request_uid
 JOIN resources o ON o.identifier = q.operation_id
-WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id') = '` + sid + `'`
-	out, err := benchSQL(db, query)
+WHERE o.kind = 'operation' AND JSON_UNQUOTE(JSON_EXTRACT(o.data, '$.metadata.ray_submission_id')) = '` + sid + `'`
+	out, err := benchSQL(acct, db, query)
 	if err != nil {
 		return nil, fmt.Errorf("results: %v", err)
 	}
@@ -81,7 +89,7 @@ WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id'
 		if _, err := fmt.Sscanf(entity, "x0.%d-x1.%d", &r.x0, &r.x1); err != nil {
 			return nil, fmt.Errorf("results: entity %q: %v", entity, err)
 		}
-		if value == "NULL" {
+		if value == "NULL" || value == "null" {
 			return nil, fmt.Errorf("results: %s has no value: the experiment failed (see the job's log)", entity)
 		}
 		y, err := strconv.ParseFloat(value, 64)
@@ -94,8 +102,34 @@ WHERE o.kind = 'operation' AND JSON_VALUE(o.data, '$.metadata.ray_submission_id'
 	return rs, sc.Err()
 }
 
-// benchSQL runs statements as the bench user over TCP.
-func benchSQL(db, stmts string) ([]byte, error) {
+// account is who the bench's SQL runs as.
+type account struct{ user, name, passwordFile string }
+
+// accountFlags registers -db-user, -db-name and -db-password-file; the
+// defaults are the bench MariaDB's account.
+func accountFlags(fs *flag.FlagSet) *account {
+	a := &account{}
+	fs.StringVar(&a.user, "db-user", dbUser, "the metastore's user")
+	fs.StringVar(&a.name, "db-name", dbName, "the metastore's database")
+	fs.StringVar(&a.passwordFile, "db-password-file", "", "a file holding the user's password (default: the bench MariaDB's)")
+	return a
+}
+
+func (a *account) password() (string, error) {
+	if a.passwordFile == "" {
+		return dbPassword, nil
+	}
+	b, err := os.ReadFile(a.passwordFile)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// benchSQL runs statements over TCP with the mariadb client (which speaks
+// to MySQL-compatible servers too). The password goes in the client's
+// environment (MYSQL_PWD), not its arguments.
+func benchSQL(acct *account, db, stmts string) ([]byte, error) {
 	host, port, err := net.SplitHostPort(db)
 	if err != nil {
 		return nil, fmt.Errorf("-db %q: %v", db, err)
@@ -104,8 +138,13 @@ func benchSQL(db, stmts string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	pw, err := acct.password()
+	if err != nil {
+		return nil, err
+	}
 	var out, errb bytes.Buffer
-	cmd := exec.Command(client, "--no-defaults", "-h", host, "-P", port, "-u", dbUser, "-p"+dbPassword, "-N", "-B", dbName, "-e", stmts)
+	cmd := exec.Command(client, "--no-defaults", "-h", host, "-P", port, "-u", acct.user, "-N", "-B", acct.name, "-e", stmts)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+pw)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("mariadb: %v: %s", err, errb.String())
@@ -130,12 +169,13 @@ func benchSQL(db, stmts string) ([]byte, error) {
 func runForget(args []string) error {
 	fs := flag.NewFlagSet("forget", flag.ExitOnError)
 	db := fs.String("db", "", "the MariaDB server, HOST:PORT")
+	acct := accountFlags(fs)
 	fs.Parse(args)
 	if *db == "" {
 		return errors.New("forget: -db is required")
 	}
 	// Children first: requests_results refers to both request and result tables.
-	_, err := benchSQL(*db, "DROP TABLE IF EXISTS sqlsource_default_measurement_requests_results, "+
+	_, err := benchSQL(acct, *db, "DROP TABLE IF EXISTS sqlsource_default_measurement_requests_results, "+
 		"sqlsource_default_measurement_results, sqlsource_default_measurement_requests, sqlsource_default;")
 	if err != nil {
 		return fmt.Errorf("forget: %v", err)

@@ -72,7 +72,7 @@ type bench struct {
 	ray        *rayjobs.Client
 	rayAddr    string
 	proxy      string
-	session    string
+	sessions   []string // one per node
 	watch      *entryWatch
 	jobTimeout time.Duration
 	logDir     string
@@ -101,7 +101,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 	if err != nil {
 		return res, err
 	}
-	envsBefore, err := listEnvs(b.session)
+	envsBefore, err := listEnvs(b.sessions)
 	if err != nil {
 		return res, err
 	}
@@ -162,7 +162,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 	}
 	res.UploadedBytes, res.Uploads, res.Submits = st.UploadedBytes, st.Uploads, st.Submits
 
-	envsAfter, err := listEnvs(b.session)
+	envsAfter, err := listEnvs(b.sessions)
 	if err != nil {
 		return res, err
 	}

@@ -41,7 +41,13 @@ type sideSummary struct {
 // sides.
 type record struct {
 	benchstat.Record[sideSummary]
-	Peer struct {
+	// Cluster says which cluster ran the jobs (peer.sh: the lab, or a
+	// local head and why); LoadStart and LoadEnd are /proc/loadavg's
+	// three load averages when the runs started and ended.
+	Cluster   string `json:"cluster,omitempty"`
+	LoadStart string `json:"load_start,omitempty"`
+	LoadEnd   string `json:"load_end,omitempty"`
+	Peer      struct {
 		A []runResult `json:"a"`
 		B []runResult `json:"b"`
 	} `json:"peer"`
@@ -164,6 +170,9 @@ func (s sideSummary) text() string {
 func (r record) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s] %s (%d runs after %d warm-up)\n", r.ID, r.What, r.Runs, r.Warmup)
+	if r.Cluster != "" {
+		fmt.Fprintf(&b, "  on %s, load average %s at the start, %s at the end\n", r.Cluster, r.LoadStart, r.LoadEnd)
+	}
 	b.WriteString(r.A.text() + "\n")
 	b.WriteString(r.B.text() + "\n")
 	if r.Ratio > 0 {

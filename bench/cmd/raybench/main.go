@@ -1,6 +1,7 @@
 // Command raybench is the Ray side of bench/*.sh:
 //
-//	raybench proxy -target URL -addr-file FILE   counting proxy in front of a Ray head
+//	raybench proxy -target URL -addr-file FILE [-listen ADDR]
+//	                                             counting proxy in front of a Ray head
 //	raybench reset ADDR                          zero the proxy's counts
 //	raybench stats ADDR                          print the counts as one JSON line
 //	raybench sum FILE                            add up stats lines: totals and per run
@@ -9,7 +10,8 @@
 //
 // fakehead is the cluster of the plan benchmarks: a plan asks its cluster
 // for the Ray version, and a head that answers at once on loopback keeps
-// the network out of what they compare. The proxy listens on a free loopback port, writes its http address to
+// the network out of what they compare. The proxy listens on a free
+// loopback port (or -listen), writes its http address to
 // FILE and runs until SIGTERM or SIGINT. See bench/internal/countproxy.
 package main
 
@@ -71,6 +73,9 @@ func proxy(args []string) error {
 	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
 	target := fs.String("target", "", "Ray head address, http://host:port")
 	addrFile := fs.String("addr-file", "", "write the proxy's address here")
+	// peer.sh's lab path needs port 8265: ado --remote takes the service
+	// port of its port-forward from its clusterUrl, which is the proxy.
+	listen := fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
 	fs.Parse(args)
 	if *target == "" || *addrFile == "" {
 		return errors.New("proxy: -target and -addr-file are required")
@@ -79,7 +84,7 @@ func proxy(args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
