@@ -4,7 +4,6 @@ package fingerprint
 
 import (
 	"io/fs"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,21 +16,6 @@ func fromUnix(st *unix.Stat_t) statInfo {
 		ino:   uint64(st.Ino),
 		mode:  uint32(st.Mode),
 	}
-}
-
-// statOf converts the result of (*os.File).Stat the same way dirHandle
-// converts fstatat's, so the two compare equal for an unchanged file.
-func statOf(fi fs.FileInfo) statInfo {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return statInfo{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
-	}
-	var u unix.Stat_t
-	u.Size = st.Size
-	u.Ino = st.Ino
-	u.Mode = st.Mode
-	setTimes(&u, st)
-	return fromUnix(&u)
 }
 
 // lstat returns the entry's stat and its kind.

@@ -68,29 +68,15 @@ type rootCache struct {
 	walked  bool // fingerprinted in this process: unseen entries are dropped at Save
 }
 
-// NewStatCache returns an empty cache.
-func NewStatCache() *StatCache {
-	c := &StatCache{roots: map[string]*rootCache{}, ready: make(chan struct{})}
-	close(c.ready)
-	return c
-}
-
 // cacheMagic names the format: "/1" (absolute keys, read in one buffer)
 // is an older format, ignored on load and replaced at the next Save.
 const cacheMagic = "adopipe-statcache/2\n"
 
-// LoadStatCache reads a cache saved by Save, streaming: memory holds the
-// decoded entries, never the file. A missing, unreadable, corrupt or
-// older-format file yields an empty cache: it is only a cache.
-func LoadStatCache(path string) *StatCache {
-	c := NewStatCache()
-	c.load(path)
-	return c
-}
-
-// LoadStatCacheAsync is LoadStatCache decoding in the background: a
-// Fingerprint walks its tree meanwhile and waits for the cache only to
-// consult it.
+// LoadStatCacheAsync reads a cache saved by Save, streaming (memory holds
+// the decoded entries, never the file), in the background: a Fingerprint
+// walks its tree meanwhile and waits for the cache only to consult it. A
+// missing, unreadable, corrupt or older-format file yields an empty cache:
+// it is only a cache.
 func LoadStatCacheAsync(path string) *StatCache {
 	c := &StatCache{roots: map[string]*rootCache{}, ready: make(chan struct{})}
 	go func() {
