@@ -47,7 +47,7 @@ func TestRemoteWatchEdits(t *testing.T) {
 	pfLog := filepath.Join(dir, ".adopipe", "clusters", "forward", "port-forward.log")
 
 	w := startBackground(t, dir, env, adopipeBin, "watch", "--follow", "measure")
-	submitted := regexp.MustCompile(`\d+ built, \d+ cached, 1 submitted: (adopipe-measure-[\w-]+)`)
+	submitted := regexp.MustCompile(`\d+ built, (?:\d+ synced, )?\d+ cached, 1 submitted: (adopipe-measure-[\w-]+)`)
 	i, m := w.waitLine(t, 0, submitted, applyDeadline)
 	first := m[1]
 	i, m = w.waitLine(t, i, regexp.MustCompile(`measure: job `+first+` (\w+)`), jobDeadline)
