@@ -28,11 +28,7 @@ func writeV1Cache(t *testing.T, path, root string, want Result) {
 	putU(uint64(len(want.Files)))
 	for _, f := range want.Files {
 		p := filepath.Join(root, filepath.FromSlash(f.Path))
-		fi, err := os.Lstat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := statOf(fi)
+		st := lstatInfo(t, p)
 		putU(uint64(len(p)))
 		body.WriteString(p)
 		putS(st.size)
