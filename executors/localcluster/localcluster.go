@@ -526,7 +526,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		// processes are orphans, and nothing ties them to it any more.
 		below := descendants(c.PID)
 		c.stopErr = c.kill(ctx)
-		c.stopOrphans(context.WithoutCancel(ctx), below)
+		// An entrypoint shell may have forked its command after the
+		// snapshot; the session it leads still holds that command.
+		c.stopOrphans(context.WithoutCancel(ctx), append(below, sessionsLedBy(below)...))
 		if c.stateDir != "" {
 			if r, err := ReadRecord(c.stateDir); err == nil && r.PID == c.PID {
 				os.Remove(filepath.Join(c.stateDir, RecordFile))
@@ -553,10 +555,13 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 		c.logf("not stopping the head's jobs first: %v", err)
 		return
 	}
-	active := func() []string {
+	// A loaded head may fail a request or two: an error is "not known
+	// yet", never "no jobs", so it is asked again; a head that fails
+	// three times running is taken as not answering at all.
+	active := func() ([]string, error) {
 		jobs, err := rc.List(ctx)
 		if err != nil {
-			return nil
+			return nil, err
 		}
 		var ids []string
 		for _, j := range jobs {
@@ -564,19 +569,36 @@ func (c *Cluster) stopJobs(ctx context.Context) {
 				ids = append(ids, j.SubmissionID)
 			}
 		}
-		return ids
-	}
-	ids := active()
-	if len(ids) == 0 {
-		return
-	}
-	c.logf("stopping %d job(s) on the local Ray head before shutting it down", len(ids))
-	for _, id := range ids {
-		_, _ = rc.Stop(ctx, id) // best effort: the head is stopped next anyway
+		return ids, nil
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	for len(active()) > 0 {
+	stopped := map[string]bool{}
+	for failures := 0; failures < 3; {
+		ids, err := active()
+		switch {
+		case err != nil:
+			failures++
+		case len(ids) == 0:
+			return
+		default:
+			failures = 0
+		}
+		var fresh []string
+		for _, id := range ids {
+			if !stopped[id] {
+				fresh = append(fresh, id)
+			}
+		}
+		if len(fresh) > 0 {
+			c.logf("stopping %d job(s) on the local Ray head before shutting it down", len(fresh))
+		}
+		for _, id := range fresh {
+			// Best effort: the head is stopped next anyway.
+			if _, err := rc.Stop(ctx, id); err == nil {
+				stopped[id] = true
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

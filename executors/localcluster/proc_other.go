@@ -23,5 +23,6 @@ func looksLikeRay(int) bool                   { return false }
 // proc stands in for running.Proc, which needs Unix.
 type proc struct{ PID int }
 
-func descendants(int) []proc { return nil }
-func (proc) Running() bool   { return false }
+func descendants(int) []proc      { return nil }
+func sessionsLedBy([]proc) []proc { return nil }
+func (proc) Running() bool        { return false }

@@ -17,6 +17,8 @@ type proc = running.Proc
 
 func descendants(pid int) []proc { return running.Descendants(pid) }
 
+func sessionsLedBy(procs []proc) []proc { return running.SessionsLedBy(procs) }
+
 func signalGroup(pgid int, sig syscall.Signal) error {
 	if pgid <= 1 {
 		return errors.New("refusing to signal process group <= 1")

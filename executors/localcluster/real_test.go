@@ -117,7 +117,18 @@ func TestRealStartFindStop(t *testing.T) {
 	if _, ok := getVersion(t, c.Address); ok {
 		t.Fatalf("%s still answers after Stop", c.Address)
 	}
-	waitFor(t, "the job's process to end", func() bool { return len(procsWith(marker)) == 0 })
+	logged := map[int]bool{}
+	waitFor(t, "the job's process to end", func() bool {
+		left := procsWith(marker)
+		for _, pid := range left {
+			if !logged[pid] { // what CI shows if this times out
+				logged[pid] = true
+				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				t.Logf("left after Stop: %s", stat)
+			}
+		}
+		return len(left) == 0
+	})
 	if _, err := os.Stat(filepath.Join(dir, localcluster.RecordFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("record still present after Stop: %v", err)
 	}

@@ -24,6 +24,7 @@ func Stat(pid int) (state byte, pgrp int, ok bool) {
 type stat struct {
 	state      byte
 	ppid, pgrp int
+	session    int
 	startTime  uint64 // clock ticks since boot: tells a reused pid apart
 }
 
@@ -44,11 +45,12 @@ func readStat(pid int) (stat, bool) {
 	}
 	ppid, err1 := strconv.Atoi(f[1])
 	pgrp, err2 := strconv.Atoi(f[2])
+	session, err4 := strconv.Atoi(f[3])
 	start, err3 := strconv.ParseUint(f[19], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return stat{}, false
 	}
-	return stat{state: f[0][0], ppid: ppid, pgrp: pgrp, startTime: start}, true
+	return stat{state: f[0][0], ppid: ppid, pgrp: pgrp, session: session, startTime: start}, true
 }
 
 // Process reports whether pid runs and is not a zombie. Without /proc (not

@@ -47,3 +47,52 @@ func TestZombieIsNotAlive(t *testing.T) {
 		t.Errorf("Process(%d) = true for a zombie", pid)
 	}
 }
+
+// A job entrypoint runs as `sh -c CMD` in a session of its own. Once the
+// shell is killed its command is reparented away from us, and only its
+// session still ties it to the shell listed before.
+func TestSessionsLedByFindsReparentedMembers(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 31.4159; true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	shell := cmd.Process.Pid
+	var sleeper int
+	waitUntil(t, "the shell to start its sleep", func() bool {
+		for _, p := range Descendants(shell) {
+			sleeper = p.PID
+			return true
+		}
+		return false
+	})
+	t.Cleanup(func() { syscall.Kill(sleeper, syscall.SIGKILL) })
+	listed := slices.DeleteFunc(Descendants(os.Getpid()), func(p Proc) bool { return p.PID != shell })
+	if len(listed) != 1 || listed[0].Session != shell {
+		t.Fatalf("Descendants(self) lists the shell as %+v, want session %d", listed, shell)
+	}
+
+	cmd.Process.Kill()
+	cmd.Wait()
+	waitUntil(t, "the sleep to lose its parent", func() bool {
+		return !slices.ContainsFunc(Descendants(os.Getpid()), func(p Proc) bool { return p.PID == sleeper })
+	})
+	members := SessionsLedBy(listed)
+	if !slices.ContainsFunc(members, func(p Proc) bool { return p.PID == sleeper && p.Running() }) {
+		t.Fatalf("SessionsLedBy(shell %d) = %+v, want the orphaned sleep %d", shell, members, sleeper)
+	}
+	if got := SessionsLedBy([]Proc{{PID: os.Getpid(), Session: -1}}); got != nil {
+		t.Errorf("SessionsLedBy of a process leading no session = %+v, want none", got)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
+}

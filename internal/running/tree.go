@@ -11,6 +11,8 @@ import (
 type Proc struct {
 	PID       int
 	StartTime uint64
+	// Session is the process's session id when it was listed.
+	Session int
 }
 
 // Running reports whether p still runs as the same process (same pid and
@@ -35,7 +37,7 @@ func Descendants(pid int) []Proc {
 			continue
 		}
 		if st, ok := readStat(p); ok && live(st.state) {
-			children[st.ppid] = append(children[st.ppid], Proc{PID: p, StartTime: st.startTime})
+			children[st.ppid] = append(children[st.ppid], Proc{PID: p, StartTime: st.startTime, Session: st.session})
 		}
 	}
 	var out []Proc
@@ -43,6 +45,38 @@ func Descendants(pid int) []Proc {
 		for _, c := range children[queue[0]] {
 			out = append(out, c)
 			queue = append(queue, c.PID)
+		}
+	}
+	return out
+}
+
+// SessionsLedBy lists the live processes in the sessions that procs lead
+// (a process whose Session is its own PID). A session outlives its leader
+// and keeps members that were reparented or forked after procs was
+// listed, which is how a job's entrypoint shell and the command it
+// started are found once the head that owned them is gone.
+func SessionsLedBy(procs []Proc) []Proc {
+	led := map[int]bool{}
+	for _, p := range procs {
+		if p.Session == p.PID {
+			led[p.Session] = true
+		}
+	}
+	if len(led) == 0 {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []Proc
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(pid); ok && live(st.state) && led[st.session] {
+			out = append(out, Proc{PID: pid, StartTime: st.startTime, Session: st.session})
 		}
 	}
 	return out
