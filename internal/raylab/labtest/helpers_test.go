@@ -469,3 +469,12 @@ func appendFile(t *testing.T, path, line string) {
 		t.Fatal(err)
 	}
 }
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -150,10 +150,11 @@ func applyRemote(t *testing.T, l *raylab.Lab, op string) string {
 	before := listPlaced(t, l)
 
 	stdout, stderr, err := run(t, applyDeadline, dir, env, adopipeBin, "apply", "--auto-approve", "--follow", op)
-	t.Logf("adopipe apply --follow %s:\n%s\nstderr:\n%s", op, stdout, stderr)
 	if err != nil {
-		t.Fatalf("adopipe apply --follow %s: %v", op, err)
+		// The error and stderr first: CI keeps a failure's last lines.
+		t.Fatalf("adopipe apply --follow %s: %v\nstderr:\n%s\nstdout (last 60 lines):\n%s", op, err, stderr, lastLines(stdout, 60))
 	}
+	t.Logf("adopipe apply --follow %s:\n%s\nstderr:\n%s", op, stdout, stderr)
 	m := submittedRE.FindStringSubmatch(stdout)
 	if m == nil {
 		t.Fatalf("apply printed no submission")
