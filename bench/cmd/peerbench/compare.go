@@ -32,6 +32,10 @@ package main
 //	-a-no-job      A submits no job and uploads no byte in a timed run
 //	-disk-edits N  report the disk the envs created by each side's first N
 //	               runs take (warm-up runs count)
+//	-floor-within S  after each timed run of A, its job is submitted again
+//	               unchanged straight to the Jobs API (Ray's floor: POST to
+//	               entrypoint, see floor.go); median(A to entrypoint) -
+//	               median(floor) <= S
 //
 // The JSON record keeps benchtime's shape (a, b with median_s = time to
 // entrypoint, or the command's time for a side that submits nothing), so
@@ -58,6 +62,7 @@ type targets struct {
 	noEnv     bool
 	noJob     bool
 	diskEdits int
+	floor     float64 // seconds; 0: no floor runs
 }
 
 func runCompare(args []string) error {
@@ -101,6 +106,7 @@ func runCompare(args []string) error {
 	fs.BoolVar(&t.noEnv, "a-no-env", false, "target: A creates no runtime env in a timed run")
 	fs.BoolVar(&t.noJob, "a-no-job", false, "target: A submits no job and uploads nothing")
 	fs.IntVar(&t.diskEdits, "disk-edits", 0, "report env disk after this many runs of each side")
+	fs.Float64Var(&t.floor, "floor-within", 0, "target: A to entrypoint within this many seconds of Ray's floor (resubmits A's job after each timed run)")
 	fs.Parse(args)
 	bn.sessions = splitList(sessions)
 	if a.cmd == "" || b.cmd == "" || bn.rayAddr == "" || bn.proxy == "" || len(bn.sessions) == 0 || runs < 1 {
@@ -134,6 +140,11 @@ func runCompare(args []string) error {
 			res, err := bn.run(s, round, round < warmup, offsetBase+int64(round))
 			if err != nil {
 				return fmt.Errorf("%s: %s run %d: %v", id, s.name, round, err)
+			}
+			if s == &a && t.floor > 0 && !res.Warmup && res.Submission != "" {
+				if res.Floor, err = bn.floor(res.Submission, round); err != nil {
+					return fmt.Errorf("%s: round %d: %v", id, round, err)
+				}
 			}
 			fmt.Fprintf(os.Stderr, "  %s %s\n", s.name, res.line())
 			s.runs = append(s.runs, res)
@@ -183,6 +194,9 @@ func (r runResult) line() string {
 	s := fmt.Sprintf("%s: command %.2fs, %d job(s)", tag, r.Wall, r.Jobs)
 	if r.Jobs > 0 {
 		s += fmt.Sprintf(", submitted +%.2fs, entrypoint +%.2fs, %s +%.2fs", r.Submitted, r.Entry, r.Status, r.Done)
+	}
+	if r.Floor > 0 {
+		s += fmt.Sprintf(", Ray's floor (same job resubmitted) %.2fs", r.Floor)
 	}
 	s += fmt.Sprintf(", %d B up, %d wheel(s), %d new env(s)", r.UploadedBytes, r.Wheels, r.envCount())
 	if r.Check != "" {

@@ -47,6 +47,9 @@ type runResult struct {
 	Submitted  float64 `json:"submitted_s,omitempty"`  // JobInfo.start_time - command start
 	Entry      float64 `json:"entrypoint_s,omitempty"` // entrypoint started - command start
 	Done       float64 `json:"succeeded_s,omitempty"`  // JobInfo.end_time - command start
+	// Ray's floor for the same job resubmitted unchanged (-floor-within):
+	// POST to entrypoint running.
+	Floor float64 `json:"floor_entrypoint_s,omitempty"`
 	// From the proxy.
 	UploadedBytes int64 `json:"uploaded_bytes"`
 	Uploads       int64 `json:"uploads"`

@@ -24,12 +24,15 @@ type sideSummary struct {
 	Submitted  spread  `json:"submitted"`
 	Entrypoint spread  `json:"entrypoint"`
 	Succeeded  spread  `json:"succeeded"`
-	Jobs       []int   `json:"jobs_per_run"`
-	Uploaded   []int64 `json:"uploaded_bytes_per_run"`
-	Wheels     []int   `json:"wheels_per_run"`
-	Envs       []int   `json:"new_envs_per_run"`
-	ResultsOK  int     `json:"results_ok"`
-	Checked    int     `json:"results_checked"`
+	// Floor: Ray's floor for the side's own job resubmitted unchanged
+	// (POST to entrypoint; -floor-within).
+	Floor     spread  `json:"floor_entrypoint,omitempty"`
+	Jobs      []int   `json:"jobs_per_run"`
+	Uploaded  []int64 `json:"uploaded_bytes_per_run"`
+	Wheels    []int   `json:"wheels_per_run"`
+	Envs      []int   `json:"new_envs_per_run"`
+	ResultsOK int     `json:"results_ok"`
+	Checked   int     `json:"results_checked"`
 	// The disk taken by the runtime envs the side's first EnvDiskRuns runs
 	// created (warm-up runs included), measured at the end.
 	EnvDiskRuns  int   `json:"env_disk_runs,omitempty"`
@@ -92,6 +95,11 @@ func summarise(id, what string, runs, warmup int, a, b *side, t targets) record 
 		}
 		add(fmt.Sprintf("%s submits 0 jobs and uploads 0 bytes", a.name), ok)
 	}
+	if t.floor > 0 {
+		over := rec.A.Entrypoint.Median - rec.A.Floor.Median
+		add(fmt.Sprintf("%s to entrypoint within %.1fs of Ray's floor (%.2fs over it)", a.name, t.floor, over),
+			rec.A.Floor.N > 0 && rec.A.Entrypoint.N > 0 && over <= t.floor)
+	}
 	return rec
 }
 
@@ -107,13 +115,16 @@ func (s *side) timed() []runResult {
 
 func (s *side) summary(diskRuns int) sideSummary {
 	sum := sideSummary{Name: s.name, Command: s.cmd}
-	var wall, sub, entry, done []float64
+	var wall, sub, entry, done, floor []float64
 	for _, r := range s.timed() {
 		wall = append(wall, r.Wall)
 		if r.Jobs > 0 {
 			sub = append(sub, r.Submitted)
 			entry = append(entry, r.Entry)
 			done = append(done, r.Done)
+		}
+		if r.Floor > 0 {
+			floor = append(floor, r.Floor)
 		}
 		sum.Jobs = append(sum.Jobs, r.Jobs)
 		sum.Uploaded = append(sum.Uploaded, r.UploadedBytes)
@@ -127,6 +138,7 @@ func (s *side) summary(diskRuns int) sideSummary {
 		}
 	}
 	sum.CommandS, sum.Submitted, sum.Entrypoint, sum.Succeeded = spreadOf(wall), spreadOf(sub), spreadOf(entry), spreadOf(done)
+	sum.Floor = spreadOf(floor)
 	main, measured := sum.Entrypoint, "entrypoint"
 	if len(entry) < len(wall) {
 		main, measured = sum.CommandS, "command"
@@ -158,6 +170,9 @@ func (s sideSummary) text() string {
 	fmt.Fprintf(&b, "  %s: entrypoint %s, SUCCEEDED %s, submitted %s, command %s | per run: jobs %s, wheels %s, uploaded %s, new envs %s",
 		s.Name, s.Entrypoint, s.Succeeded, s.Submitted, s.CommandS,
 		ints(s.Jobs), ints(s.Wheels), kBs(s.Uploaded), ints(s.Envs))
+	if s.Floor.N > 0 {
+		fmt.Fprintf(&b, " | Ray's floor for its job resubmitted unchanged: %s", s.Floor)
+	}
 	if s.Checked > 0 {
 		fmt.Fprintf(&b, " | edited code ran: %d/%d", s.ResultsOK, s.Checked)
 	}
