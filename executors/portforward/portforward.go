@@ -273,6 +273,10 @@ type proc struct {
 	exited chan struct{}
 	err    error // from Wait, valid after exited is closed
 	copied sync.WaitGroup
+	// printed is signalled when the forwarder prints a line: oc and
+	// kubectl print "Forwarding from …" once they listen, the moment to
+	// probe.
+	printed chan struct{}
 }
 
 func (k *Keeper) spawn() (*proc, error) {
@@ -298,10 +302,10 @@ func (k *Keeper) spawn() (*proc, error) {
 		errR.Close()
 		return nil, err
 	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, exited: make(chan struct{}), printed: make(chan struct{}, 1)}
 	p.copied.Add(2)
-	go k.copyLines(outR, false, &p.copied)
-	go k.copyLines(errR, true, &p.copied)
+	go k.copyLines(outR, false, p)
+	go k.copyLines(errR, true, p)
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)
@@ -309,10 +313,10 @@ func (k *Keeper) spawn() (*proc, error) {
 	return p, nil
 }
 
-// copyLines appends r to the log file and remembers the last non-empty
-// stderr line.
-func (k *Keeper) copyLines(r *os.File, isStderr bool, wg *sync.WaitGroup) {
-	defer wg.Done()
+// copyLines appends r to the log file, remembers the last non-empty
+// stderr line and signals p.printed.
+func (k *Keeper) copyLines(r *os.File, isStderr bool, p *proc) {
+	defer p.copied.Done()
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -327,6 +331,10 @@ func (k *Keeper) copyLines(r *os.File, isStderr bool, wg *sync.WaitGroup) {
 			k.mu.Lock()
 			k.lastErr = strings.TrimSpace(line)
 			k.mu.Unlock()
+		}
+		select {
+		case p.printed <- struct{}{}:
+		default: // a probe is due already
 		}
 	}
 }
@@ -432,11 +440,15 @@ func (k *Keeper) runOnce() (reason string, wasReady, stopped bool) {
 	defer k.kill(p)
 	pid := p.cmd.Process.Pid
 
-	// Phase 1: until the probe first passes.
+	// Phase 1: until the probe first passes. Every apply through a
+	// forward waits here, so the probe runs as soon as the forwarder
+	// prints (it listens then), else after 10 ms, 20 ms, … up to the
+	// ready poll interval, not a whole interval after the start.
 	deadline := time.NewTimer(k.spec.ReadyTimeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(k.readyPoll())
-	defer tick.Stop()
+	delay := 10 * time.Millisecond
+	next := time.NewTimer(delay)
+	defer next.Stop()
 	var probeErr error
 	for ready := false; !ready; {
 		select {
@@ -451,18 +463,22 @@ func (k *Keeper) runOnce() (reason string, wasReady, stopped bool) {
 				msg += "; last message: " + l
 			}
 			return msg, false, false
-		case <-tick.C:
-			if probeErr = k.probe(); probeErr == nil {
-				ready = true
-			}
+		case <-p.printed:
+		case <-next.C:
+			delay = min(2*delay, k.readyPoll())
 		}
+		if probeErr = k.probe(); probeErr == nil {
+			ready = true
+		}
+		next.Reset(delay)
 	}
 	since := time.Now()
 	k.setState(true, "running pid %d since %s", pid, since.Format("15:04:05"))
 	k.logf("running pid %d on 127.0.0.1:%d", pid, k.spec.LocalPort)
 
 	// Phase 2: watch.
-	tick.Reset(k.spec.ProbeInterval)
+	tick := time.NewTicker(k.spec.ProbeInterval)
+	defer tick.Stop()
 	fails := 0
 	for {
 		select {
