@@ -362,7 +362,8 @@ for scen in $scenarios; do
 		make_ws yaml quickstart_poly "${plugins[@]}"
 		compare yaml peer.yaml "(b) only the operation YAML edited" \
 			"$(edit_yaml yaml adopipe)" "$(edit_yaml yaml ado)" 0 "$runs" \
-			-speedup 5 -a-builds 0 -a-no-env -floor-within 0.3
+			-speedup 5 -a-builds 0 -a-no-env -floor-within 0.3 \
+			-floor-stage "'$ADOPIPE' -C '$ws/yaml/adopipe' stage -o \"\$BENCH_FLOOR_DIR\""
 		;;
 	noop)
 		plugins=(quickstart)

@@ -36,6 +36,9 @@ package main
 //	               unchanged straight to the Jobs API (Ray's floor: POST to
 //	               entrypoint, see floor.go); median(A to entrypoint) -
 //	               median(floor) <= S
+//	-floor-stage CMD  stages A's job directory into $BENCH_FLOOR_DIR
+//	               (untimed): the floor job gets a new working dir, as a
+//	               YAML edit gives A's job
 //
 // The JSON record keeps benchtime's shape (a, b with median_s = time to
 // entrypoint, or the command's time for a side that submits nothing), so
@@ -106,6 +109,7 @@ func runCompare(args []string) error {
 	fs.BoolVar(&t.noEnv, "a-no-env", false, "target: A creates no runtime env in a timed run")
 	fs.BoolVar(&t.noJob, "a-no-job", false, "target: A submits no job and uploads nothing")
 	fs.IntVar(&t.diskEdits, "disk-edits", 0, "report env disk after this many runs of each side")
+	fs.StringVar(&bn.floorStage, "floor-stage", "", "untimed command staging A's job directory into $BENCH_FLOOR_DIR: the floor job then gets a working dir Ray has not seen (floor.go)")
 	fs.Float64Var(&t.floor, "floor-within", 0, "target: A to entrypoint within this many seconds of Ray's floor (resubmits A's job after each timed run)")
 	fs.Parse(args)
 	bn.sessions = splitList(sessions)

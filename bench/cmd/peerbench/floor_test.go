@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/adopipe/adopipe/executors/rayjobs"
 )
 
 // The floor target compares A's median time to entrypoint with the median
@@ -29,5 +34,42 @@ func TestFloorTarget(t *testing.T) {
 		if rec.Met != tc.met {
 			t.Errorf("%s: met = %v, want %v (%s)", tc.name, rec.Met, tc.met, rec.Targets[0])
 		}
+	}
+}
+
+// -floor-stage: the floor job gets the staged directory, with a nonce, as
+// a working directory uploaded before the clock starts; the job's own
+// runtime env is left as it was.
+func TestFreshWorkingDir(t *testing.T) {
+	var puts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			http.NotFound(w, r)
+		case http.MethodPut:
+			puts = append(puts, r.URL.Path)
+		}
+	}))
+	defer srv.Close()
+	rc, err := rayjobs.New(rayjobs.Config{Address: srv.URL, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{ray: rc, floorStage: `mkdir "$BENCH_FLOOR_DIR/walk" && echo x >"$BENCH_FLOOR_DIR/walk/run.sh"`}
+	orig := map[string]any{"working_dir": "gcs://_ray_pkg_old.zip", "py_modules": []any{"gcs://_ray_pkg_m.zip"}}
+	env, err := b.freshWorkingDir(context.Background(), orig, "nonce-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := env["working_dir"].(string)
+	if !strings.HasPrefix(wd, "gcs://_ray_pkg_") || wd == "gcs://_ray_pkg_old.zip" || len(puts) != 1 || !strings.HasSuffix(puts[0], strings.TrimPrefix(wd, "gcs://")) {
+		t.Fatalf("working_dir %q, uploads %q: want a new package, uploaded once", wd, puts)
+	}
+	if orig["working_dir"] != "gcs://_ray_pkg_old.zip" || env["py_modules"] == nil {
+		t.Errorf("the job's env changed or lost its py_modules: %v -> %v", orig, env)
+	}
+	again, err := b.freshWorkingDir(context.Background(), orig, "nonce-2")
+	if err != nil || again["working_dir"] == wd {
+		t.Errorf("a second floor run reused the package %v (%v): the nonce must make it new", again["working_dir"], err)
 	}
 }

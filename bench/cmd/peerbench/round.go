@@ -80,6 +80,7 @@ type bench struct {
 	jobTimeout time.Duration
 	logDir     string
 	before     string // run before every run of either side
+	floorStage string // -floor-stage (floor.go)
 }
 
 func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, error) {
