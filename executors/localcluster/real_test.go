@@ -19,6 +19,7 @@ import (
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/raytest"
 	"github.com/adopipe/adopipe/internal/running"
+	"github.com/adopipe/adopipe/internal/testwait"
 )
 
 // These tests start real Ray heads with the project's ray CLI.
@@ -101,7 +102,7 @@ func TestRealStartFindStop(t *testing.T) {
 	if _, _, err := rc.Submit(context.Background(), rayjobs.SubmitRequest{Entrypoint: "sleep " + marker, SubmissionID: "localcluster-realtest-" + marker}); err != nil {
 		t.Fatalf("submitting a job: %v", err)
 	}
-	waitFor(t, "the job's process", func() bool { return len(procsWith(marker)) > 0 })
+	testwait.For(t, time.Minute, "the job's process", func() bool { return len(procsWith(marker)) > 0 })
 
 	// Stop through the found handle (as a later adopipe invocation would).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -118,7 +119,7 @@ func TestRealStartFindStop(t *testing.T) {
 		t.Fatalf("%s still answers after Stop", c.Address)
 	}
 	logged := map[int]bool{}
-	waitFor(t, "the job's process to end", func() bool {
+	testwait.For(t, time.Minute, "the job's process to end", func() bool {
 		left := procsWith(marker)
 		for _, pid := range left {
 			if !logged[pid] { // what CI shows if this times out
@@ -224,16 +225,4 @@ func procsWith(s string) []int {
 		}
 	}
 	return pids
-}
-
-// waitFor polls cond until it holds or a minute passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/running"
+	"github.com/adopipe/adopipe/internal/testwait"
 )
 
 // TestMain doubles as the stand-in forwarder's HTTP server: testdata/oc
@@ -114,18 +115,6 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval
-	}
-}
-
 // servedBy returns the pid of the server answering on port, or 0.
 func servedBy(port int) int {
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -175,7 +164,7 @@ func TestKeeperRestartsKilledForwarder(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a restarted forwarder serving the port", func() bool {
+	testwait.For(t, 20*time.Second, "a restarted forwarder serving the port", func() bool {
 		p := f.pid()
 		return p != first && servedBy(port) == p && strings.HasPrefix(k.State(), fmt.Sprintf("running pid %d", p))
 	})
@@ -228,7 +217,7 @@ func TestKeeperRestartsWhenProbeKeepsFailing(t *testing.T) {
 	first := f.pid()
 	// Alive but not forwarding: N failed probes in a row restart it.
 	failNext.Store(int32(spec.ProbeFailures))
-	eventually(t, "a restart after failed probes", func() bool {
+	testwait.For(t, 20*time.Second, "a restart after failed probes", func() bool {
 		p := f.pid()
 		return p != first && strings.HasPrefix(k.State(), fmt.Sprintf("running pid %d", p))
 	})
@@ -252,7 +241,7 @@ func TestKeeperProbeBlipsDoNotRestart(t *testing.T) {
 	failNext.Store(int32(spec.ProbeFailures - 1))
 	after := calls.Load()
 	// Wait for the blips and several good probes after them.
-	eventually(t, "probes after the blips", func() bool { return calls.Load() >= after+int32(spec.ProbeFailures)+3 })
+	testwait.For(t, 20*time.Second, "probes after the blips", func() bool { return calls.Load() >= after+int32(spec.ProbeFailures)+3 })
 	if n := f.starts(); n != 1 {
 		t.Fatalf("%d failed probes (< N) restarted the forwarder: %d starts", spec.ProbeFailures-1, n)
 	}
@@ -370,7 +359,7 @@ func TestStartContextCancelled(t *testing.T) {
 		t.Fatalf("Start with a cancelled ctx: %v", err)
 	}
 	pid := f.pid()
-	eventually(t, "the forwarder to be killed", func() bool { return !running.Process(pid) })
+	testwait.For(t, 20*time.Second, "the forwarder to be killed", func() bool { return !running.Process(pid) })
 }
 
 func TestSpecValidation(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/adopipe/adopipe/internal/digest"
 	"github.com/adopipe/adopipe/internal/running"
 	"github.com/adopipe/adopipe/internal/testfiles"
+	"github.com/adopipe/adopipe/internal/testwait"
 
 	"github.com/adopipe/adopipe/executors/wheelcache"
 )
@@ -338,7 +339,7 @@ func buildKilled(t *testing.T, py, mode string, timeout time.Duration) bool {
 	}
 	var err error
 	finished := false
-	waitFor(t, 2*time.Minute, "backend pid file", func() bool {
+	testwait.For(t, 2*time.Minute, "backend pid file", func() bool {
 		select {
 		case err = <-done:
 			finished = true
@@ -371,20 +372,9 @@ func buildKilled(t *testing.T, py, mode string, timeout time.Duration) bool {
 		t.Errorf("error = %v, want %v", err, want)
 	}
 	for _, pid := range pids {
-		waitFor(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !running.Process(pid) })
+		testwait.For(t, 30*time.Second, fmt.Sprintf("process %d to die", pid), func() bool { return !running.Process(pid) })
 	}
 	return true
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestBuildAllSerialisesOneCheckout: two builds of the same checkout must

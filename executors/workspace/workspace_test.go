@@ -15,6 +15,7 @@ import (
 	"github.com/adopipe/adopipe/internal/progress"
 	"github.com/adopipe/adopipe/internal/state"
 	"github.com/adopipe/adopipe/internal/testfiles"
+	"github.com/adopipe/adopipe/internal/testwait"
 	"github.com/adopipe/adopipe/manifest"
 	"github.com/adopipe/adopipe/planner"
 )
@@ -115,18 +116,6 @@ func (p *project) stopped() []string {
 	p.fake.Lock()
 	defer p.fake.Unlock()
 	return append([]string(nil), p.fake.Stopped...)
-}
-
-// waitFor polls cond until it holds, failing at the deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval
-	}
 }
 
 // openAndPlan opens a locked session and plans it with o, as adopipe plan
@@ -271,15 +260,15 @@ func TestWatchRecordsItsJobsStatuses(t *testing.T) {
 	p := newProject(t, manifest.OnChangeRestart)
 	p.fake.SetStatus("", "RUNNING")
 	w := p.watch(p.open(true))
-	waitFor(t, "the first job", func() bool { n, _ := w.count(WatchApplied); return n == 1 })
-	waitFor(t, "RUNNING in the state", func() bool { return p.record().Status == "RUNNING" })
+	testwait.For(t, deadline, "the first job", func() bool { n, _ := w.count(WatchApplied); return n == 1 })
+	testwait.For(t, deadline, "RUNNING in the state", func() bool { return p.record().Status == "RUNNING" })
 	id := p.record().JobID
 
 	release := p.holdLock()
 	p.fake.SetStatus(id, "SUCCEEDED")
 	release()
-	waitFor(t, "SUCCEEDED in the state", func() bool { return p.record().Status == "SUCCEEDED" })
-	waitFor(t, "the end reported", func() bool { n, e := w.count(WatchJobEnded); return n == 1 && e.Status == "SUCCEEDED" })
+	testwait.For(t, deadline, "SUCCEEDED in the state", func() bool { return p.record().Status == "SUCCEEDED" })
+	testwait.For(t, deadline, "the end reported", func() bool { n, e := w.count(WatchJobEnded); return n == 1 && e.Status == "SUCCEEDED" })
 	w.stop()
 }
 
@@ -291,12 +280,12 @@ func TestWatchHonoursLockFalse(t *testing.T) {
 		p.holdLock()
 		w := p.watch(p.open(lock))
 		if lock {
-			waitFor(t, "the cycle to fail", func() bool { _, e := w.count(WatchFailed); return e.Err != nil })
+			testwait.For(t, deadline, "the cycle to fail", func() bool { _, e := w.count(WatchFailed); return e.Err != nil })
 			if _, e := w.count(WatchFailed); !errors.As(e.Err, new(*state.LockedError)) || p.submitted() != 0 {
 				t.Errorf("with the lock held elsewhere: %v, %d submitted", e.Err, p.submitted())
 			}
 		} else {
-			waitFor(t, "the job", func() bool { n, _ := w.count(WatchApplied); return n == 1 })
+			testwait.For(t, deadline, "the job", func() bool { n, _ := w.count(WatchApplied); return n == 1 })
 			if p.submitted() != 1 || p.record().JobID == "" {
 				t.Errorf("--lock=false: %d submitted, state %+v", p.submitted(), p.record())
 			}
@@ -312,30 +301,30 @@ func TestWatchOnChange(t *testing.T) {
 		check  func(t *testing.T, p *project, w *watching, first string)
 	}{
 		{manifest.OnChangeRestart, func(t *testing.T, p *project, w *watching, first string) {
-			waitFor(t, "the second job", func() bool { return p.submitted() == 2 })
+			testwait.For(t, deadline, "the second job", func() bool { return p.submitted() == 2 })
 			if got := p.stopped(); len(got) != 1 || got[0] != first {
 				t.Errorf("stopped %v, want the first job %s", got, first)
 			}
 		}},
 		{manifest.OnChangeQueue, func(t *testing.T, p *project, w *watching, first string) {
-			waitFor(t, "watch to wait", func() bool { return p.saw(progress.EventOnChange, "waiting for "+first+" to end") })
+			testwait.For(t, deadline, "watch to wait", func() bool { return p.saw(progress.EventOnChange, "waiting for "+first+" to end") })
 			if n := p.submitted(); n != 1 {
 				t.Fatalf("submitted %d jobs while the first still runs", n)
 			}
 			p.fake.SetStatus(first, "SUCCEEDED")
-			waitFor(t, "the second job", func() bool { return p.submitted() == 2 })
+			testwait.For(t, deadline, "the second job", func() bool { return p.submitted() == 2 })
 			if got := p.stopped(); len(got) != 0 {
 				t.Errorf("queue stopped %v", got)
 			}
 		}},
 		{manifest.OnChangeParallel, func(t *testing.T, p *project, w *watching, first string) {
-			waitFor(t, "the second job", func() bool { return p.submitted() == 2 })
+			testwait.For(t, deadline, "the second job", func() bool { return p.submitted() == 2 })
 			if got := p.stopped(); len(got) != 0 {
 				t.Errorf("parallel stopped %v", got)
 			}
 		}},
 		{manifest.OnChangeIgnore, func(t *testing.T, p *project, w *watching, first string) {
-			waitFor(t, "the change planned", func() bool { _, e := w.count(WatchPlanned); return e.Changed != nil })
+			testwait.For(t, deadline, "the change planned", func() bool { _, e := w.count(WatchPlanned); return e.Changed != nil })
 			if _, e := w.count(WatchPlanned); len(e.Plan.Jobs) != 0 || p.submitted() != 1 {
 				t.Errorf("ignore resubmitted: plan %+v, %d submitted", e.Plan.Jobs, p.submitted())
 			}
@@ -349,7 +338,7 @@ func TestWatchOnChange(t *testing.T) {
 			p := newProject(t, c.policy)
 			p.fake.SetStatus("", "RUNNING")
 			w := p.watch(p.open(true))
-			waitFor(t, "the first job", func() bool { n, _ := w.count(WatchApplied); return n == 1 })
+			testwait.For(t, deadline, "the first job", func() bool { n, _ := w.count(WatchApplied); return n == 1 })
 			first := p.record().JobID
 			p.edit()
 			c.check(t, p, w, first)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/adopipe/adopipe/internal/testwait"
 )
 
 func TestSelfAndGroup(t *testing.T) {
@@ -59,7 +61,7 @@ func TestSessionsLedByFindsReparentedMembers(t *testing.T) {
 	}
 	shell := cmd.Process.Pid
 	var sleeper int
-	waitUntil(t, "the shell to start its sleep", func() bool {
+	testwait.For(t, 10*time.Second, "the shell to start its sleep", func() bool {
 		for _, p := range Descendants(shell) {
 			sleeper = p.PID
 			return true
@@ -74,7 +76,7 @@ func TestSessionsLedByFindsReparentedMembers(t *testing.T) {
 
 	cmd.Process.Kill()
 	cmd.Wait()
-	waitUntil(t, "the sleep to lose its parent", func() bool {
+	testwait.For(t, 10*time.Second, "the sleep to lose its parent", func() bool {
 		return !slices.ContainsFunc(Descendants(os.Getpid()), func(p Proc) bool { return p.PID == sleeper })
 	})
 	members := SessionsLedBy(listed)
@@ -83,16 +85,5 @@ func TestSessionsLedByFindsReparentedMembers(t *testing.T) {
 	}
 	if got := SessionsLedBy([]Proc{{PID: os.Getpid(), Session: -1}}); got != nil {
 		t.Errorf("SessionsLedBy of a process leading no session = %+v, want none", got)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/adopipe/adopipe/internal/raylab"
 	"github.com/adopipe/adopipe/internal/testfiles"
+	"github.com/adopipe/adopipe/internal/testwait"
 )
 
 // The tests of a user's work loop on the remote workspace: edits, the
@@ -67,7 +68,7 @@ func TestRemoteWatchEdits(t *testing.T) {
 
 	// The forwarder exits idle after the job; the keeper starts it again.
 	idle := strings.Count(testfiles.Read(t, pfLog), "lost connection to pod")
-	waitFor(t, time.Minute, "the forwarder to exit idle", func() bool {
+	testwait.For(t, time.Minute, "the forwarder to exit idle", func() bool {
 		return strings.Count(testfiles.Read(t, pfLog), "lost connection to pod") > idle
 	})
 
@@ -292,16 +293,4 @@ func TestRemoteHeadRestarted(t *testing.T) {
 		t.Errorf("the route accepted %d submits after the restart, want 1", codes["200"])
 	}
 	stopJob(t, l, m[1])
-}
-
-// waitFor polls cond until it holds, failing the test after deadline.
-func waitFor(t *testing.T, deadline time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("waited %s for %s", deadline, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
