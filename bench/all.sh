@@ -35,6 +35,7 @@ start=$(date +%s)
 
 "$root/bench/plan.sh"
 "$root/bench/scale.sh"
+"$root/bench/buildpar.sh"
 if [[ -n "${ADOPIPE_TEST_RAY_ADDRESS:-}" ]]; then
 	"$root/bench/submit.sh"
 	"$root/bench/incremental.sh"
