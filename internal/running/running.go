@@ -71,21 +71,32 @@ func Process(pid int) bool {
 // Group lists the live (non-zombie) processes of process group pgid; the
 // error says /proc could not be listed.
 func Group(pgid int) ([]int, error) {
+	var pids []int
+	err := eachLive(func(pid int, st stat) {
+		if st.pgrp == pgid {
+			pids = append(pids, pid)
+		}
+	})
+	return pids, err
+}
+
+// eachLive calls fn for every live (non-zombie) process /proc lists; the
+// error says /proc could not be listed.
+func eachLive(fn func(pid int, st stat)) error {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var pids []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, pg, ok := Stat(pid); ok && pg == pgid && live(st) {
-			pids = append(pids, pid)
+		if st, ok := readStat(pid); ok && live(st.state) {
+			fn(pid, st)
 		}
 	}
-	return pids, nil
+	return nil
 }
 
 func live(state byte) bool { return state != 'Z' && state != 'X' }

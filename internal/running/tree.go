@@ -2,11 +2,6 @@
 
 package running
 
-import (
-	"os"
-	"strconv"
-)
-
 // Proc names one process: a pid alone could be reused once it exits.
 type Proc struct {
 	PID       int
@@ -26,19 +21,11 @@ func (p Proc) Running() bool {
 // process that started a session of its own is still listed: only its
 // parent links it to pid. Without /proc it lists nothing.
 func Descendants(pid int) []Proc {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	children := map[int][]Proc{}
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := readStat(p); ok && live(st.state) {
-			children[st.ppid] = append(children[st.ppid], Proc{PID: p, StartTime: st.startTime, Session: st.session})
-		}
+	if eachLive(func(p int, st stat) {
+		children[st.ppid] = append(children[st.ppid], Proc{PID: p, StartTime: st.startTime, Session: st.session})
+	}) != nil {
+		return nil
 	}
 	var out []Proc
 	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
@@ -65,19 +52,11 @@ func SessionsLedBy(procs []Proc) []Proc {
 	if len(led) == 0 {
 		return nil
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var out []Proc
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := readStat(pid); ok && live(st.state) && led[st.session] {
+	_ = eachLive(func(pid int, st stat) { // no /proc: nothing to list
+		if led[st.session] {
 			out = append(out, Proc{PID: pid, StartTime: st.startTime, Session: st.session})
 		}
-	}
+	})
 	return out
 }
