@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/adopipe/adopipe/executors/rayjobs"
 )
@@ -71,5 +75,96 @@ func TestFreshWorkingDir(t *testing.T) {
 	again, err := b.freshWorkingDir(context.Background(), orig, "nonce-2")
 	if err != nil || again["working_dir"] == wd {
 		t.Errorf("a second floor run reused the package %v (%v): the nonce must make it new", again["working_dir"], err)
+	}
+}
+
+// fakeJobs is a Jobs API holding one finished job ("sid") whose
+// resubmissions start their entrypoint at once (noted in the entry
+// watch, as the supervisor's log line would be) unless failEnv is set,
+// and end only when stopped.
+type fakeJobs struct {
+	mu      sync.Mutex
+	watch   *entryWatch
+	failEnv bool
+	status  map[string]string
+	body    map[string]any
+	stopped []string
+}
+
+func (f *fakeJobs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/jobs/"), "/")
+	switch {
+	case r.Method == http.MethodPost && id == "":
+		json.NewDecoder(r.Body).Decode(&f.body)
+		sid, _ := f.body["submission_id"].(string)
+		if f.failEnv {
+			f.status[sid] = "FAILED"
+		} else {
+			f.status[sid] = "RUNNING"
+			f.watch.mu.Lock()
+			f.watch.seen[sid] = time.Now()
+			f.watch.mu.Unlock()
+		}
+		fmt.Fprintf(w, `{"job_id":"x","submission_id":%q}`, sid)
+	case r.Method == http.MethodPost && strings.HasSuffix(id, "/stop"):
+		sid := strings.TrimSuffix(id, "/stop")
+		f.stopped = append(f.stopped, sid)
+		f.status[sid] = "STOPPED"
+		fmt.Fprint(w, `{"stopped":true}`)
+	case r.Method == http.MethodGet && id == "sid":
+		fmt.Fprint(w, `{"submission_id":"sid","status":"SUCCEEDED","entrypoint":"ado create operation -f op.yaml","runtime_env":{"working_dir":"gcs://_ray_pkg_a.zip"}}`)
+	case r.Method == http.MethodGet && f.status[id] != "":
+		fmt.Fprintf(w, `{"submission_id":%q,"status":%q}`, id, f.status[id])
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// The floor job is A's job resubmitted unchanged, timed to its entrypoint
+// and then stopped: run on, it would store measurements that the next
+// compared job reuses (its results check then fails).
+func TestFloorStopsTheJobOnceItsEntrypointRuns(t *testing.T) {
+	f := &fakeJobs{watch: &entryWatch{seen: map[string]time.Time{}}, status: map[string]string{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	rc, err := rayjobs.New(rayjobs.Config{Address: srv.URL, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{ray: rc, watch: f.watch, jobTimeout: time.Minute}
+	called := time.Now()
+	secs, err := b.floor("sid", 2)
+	took := time.Since(called).Seconds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.body["entrypoint"] != "ado create operation -f op.yaml" || f.body["submission_id"] != "sid-floor-2" {
+		t.Errorf("floor job submitted as %v: want A's entrypoint under a new id", f.body)
+	}
+	if len(f.stopped) != 1 || f.stopped[0] != "sid-floor-2" {
+		t.Errorf("stopped %q: the floor job must be stopped once its entrypoint runs", f.stopped)
+	}
+	if secs < 0 || secs > took {
+		t.Errorf("floor %.3fs: want the time from the POST to the entrypoint", secs)
+	}
+}
+
+// A floor job whose env set-up fails never starts its entrypoint: an
+// error that says so, not a wait for the job timeout.
+func TestFloorJobThatFailsBeforeItsEntrypoint(t *testing.T) {
+	f := &fakeJobs{watch: &entryWatch{seen: map[string]time.Time{}}, status: map[string]string{}, failEnv: true}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	rc, err := rayjobs.New(rayjobs.Config{Address: srv.URL, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{ray: rc, watch: f.watch, jobTimeout: time.Minute}
+	if _, err := b.floor("sid", 1); err == nil || !strings.Contains(err.Error(), "FAILED before its entrypoint ran") {
+		t.Fatalf("err = %v, want the job's failure before its entrypoint", err)
 	}
 }
