@@ -165,6 +165,22 @@ if [[ -n "${ADOPIPE_LAB_DIR:-}" ]]; then
 	nodes="$(ls "$ADOPIPE_LAB_DIR/ray" | tr '\n' ' ')"
 	CLUSTER="the lab (internal/raylab: nodes ${nodes% }; both sides through the stand-in oc port-forward, token auth, labmysql metastore)"
 	BEFORE=""
+	# The lab has no route out. For (e), scikit-learn and its dependencies
+	# come from a wheelhouse in the lab's own directory (visible to every
+	# node), as an air-gapped cluster's mirror would serve them: downloaded
+	# here once, untimed, and named to both sides' installers through the
+	# job's env vars (Ray's pip and uv plugins run with them; neither puts
+	# them in the env's key). Both sides install from it, so its speed
+	# favours neither.
+	if [[ " ${PEER_SCENARIOS:-sklearn} " == *" sklearn "* ]]; then
+		wheels="$BENCH_DIR/wheelhouse"
+		[[ -f "$wheels/.complete" ]] || {
+			"$PY" -m pip download -q --only-binary :all: -d "$wheels" scikit-learn==1.9.1 >&2
+			touch "$wheels/.complete"
+		}
+		LAB_WHEELS="$ADOPIPE_LAB_DIR/wheelhouse"
+		cp -a "$wheels" "$LAB_WHEELS"
+	fi
 	echo "peer.sh: lab $ADOPIPE_LAB_DIR: both sides' forwards on 127.0.0.1:$fwd_port behind the proxy $PROXY; metastore forwarded at $DB; node sessions ${sessions%,}" >&2
 else
 	RAY_MON="$ADOPIPE_TEST_RAY_ADDRESS"
@@ -272,6 +288,10 @@ make_ws() {
 	# an index mirror). The runtime env's env_vars reach uv's environment
 	# and do not enter the uv env's key.
 	[[ -z "${ADOPIPE_LAB_DIR:-}" ]] || env+=$'\n  UV_OFFLINE: "1"'
+	local lab_env=()
+	[[ -z "${LAB_WHEELS:-}" ]] || lab_env=(PIP_NO_INDEX=1 "PIP_FIND_LINKS=$LAB_WHEELS" "UV_FIND_LINKS=$LAB_WHEELS")
+	local kv
+	for kv in "${lab_env[@]}"; do env+=$'\n'"  ${kv%%=*}: \"${kv#*=}\""; done
 	{
 		echo "# Written by bench/peer.sh: ado --remote's side of $scen."
 		echo "executionType:"
@@ -307,6 +327,11 @@ make_ws() {
 		echo "build {"
 		echo "  python = \"$PY\""
 		echo "}"
+		if ((${#lab_env[@]})); then
+			echo "env = {"
+			for kv in "${lab_env[@]}"; do echo "  ${kv%%=*} = \"${kv#*=}\""; done
+			echo "}"
+		fi
 		for p in "$@"; do echo "plugin \"$p\" { source = \"plugins/$p\" }"; done
 		echo "operation \"walk\" {"
 		echo "  cluster   = cluster.bench"

@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,7 +44,8 @@ func runResults(args []string) error {
 		return err
 	}
 	if len(got) != *want {
-		return fmt.Errorf("results: job %s stored %d results, want %d", *sid, len(got), *want)
+		return fmt.Errorf("results: job %s stored %d results, want %d; entities: %s; its measurement requests by status: %s",
+			*sid, len(got), *want, entities(got), requestStatuses(acct, *db, *sid))
 	}
 	for _, r := range got {
 		if exp := r.x0*r.x0 + r.x1 + *offset; r.y != exp {
@@ -52,6 +54,30 @@ func runResults(args []string) error {
 		}
 	}
 	return nil
+}
+
+func entities(rs []result) string {
+	var es []string
+	for _, r := range rs {
+		es = append(es, r.entity)
+	}
+	slices.Sort(es)
+	return strings.Join(es, " ")
+}
+
+// requestStatuses counts the measurement requests of the job's operation
+// by status, for a failure message (a request without a result failed or
+// was never answered).
+func requestStatuses(acct *account, db, sid string) string {
+	out, err := benchSQL(acct, db, `SELECT q.status, COUNT(*)
+FROM sqlsource_default_measurement_requests q
+JOIN resources o ON o.identifier = q.operation_id
+WHERE o.kind = 'operation' AND JSON_UNQUOTE(JSON_EXTRACT(o.data, '$.metadata.ray_submission_id')) = '`+sid+`'
+GROUP BY q.status`)
+	if err != nil {
+		return err.Error()
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }
 
 type result struct {

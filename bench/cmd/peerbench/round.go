@@ -180,11 +180,29 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 			if res.Check == "" {
 				res.Check = err.Error()
 			}
+			res.Check += b.keepJobLog(s, round, res.Submission)
 		} else {
 			res.Check = "ok"
 		}
 	}
 	return res, nil
+}
+
+// keepJobLog saves the driver log of a job whose check failed next to
+// the run's own log (the cluster's copy goes with the cluster) and says
+// where it is.
+func (b *bench) keepJobLog(s *side, round int, sid string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	logs, err := b.ray.Logs(ctx, sid)
+	if err != nil {
+		return fmt.Sprintf(" (its job log: %v)", err)
+	}
+	p := filepath.Join(b.logDir, fmt.Sprintf("%s-%d.job.log", slug(s.name), round))
+	if err := os.WriteFile(p, []byte(logs), 0o644); err != nil {
+		return fmt.Sprintf(" (its job log: %v)", err)
+	}
+	return " (job log: " + p + ")"
 }
 
 func msSince(start time.Time, ms int64) float64 {
