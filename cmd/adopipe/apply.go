@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
+	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/internal/termview"
@@ -53,7 +53,7 @@ With --follow it streams the jobs' logs and exits with their result:
 	f.BoolVar(&af.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	f.BoolVar(&af.follow, "follow", false, "stream the jobs' logs until they end and exit with their result")
 	f.BoolVar(&af.asJSON, "json", false, "print one JSON event per line (requires --auto-approve)")
-	f.IntVar(&af.parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	f.IntVar(&af.parallelism, "parallelism", wheelbuild.DefaultParallelism(), "how many wheels to build at once")
 	f.BoolVar(&af.keepStaged, "keep-staged", false, "keep each staged job directory in .adopipe/jobs after its upload (it holds the context YAML and its secrets)")
 	return cmd
 }

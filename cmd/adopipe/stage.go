@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/adopipe/adopipe/executors/pipeline"
 	"github.com/adopipe/adopipe/executors/stage"
+	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/planner"
@@ -69,6 +69,6 @@ equivalent "ray job submit" command. It contacts no cluster.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "write job directories under `DIR` (default .adopipe/jobs)")
-	cmd.Flags().IntVar(&parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	cmd.Flags().IntVar(&parallelism, "parallelism", wheelbuild.DefaultParallelism(), "how many wheels to build at once")
 	return cmd
 }

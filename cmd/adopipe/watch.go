@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"time"
 
+	"github.com/adopipe/adopipe/executors/wheelbuild"
 	"github.com/adopipe/adopipe/executors/workspace"
 	"github.com/adopipe/adopipe/internal/interrupt"
 	"github.com/adopipe/adopipe/internal/progress"
@@ -53,7 +53,7 @@ Watch approves its own plans: it is meant for a development loop.`,
 	f.DurationVar(&wf.maxWait, "max-wait", 10*time.Second, "apply at the latest this long after the first change of a burst")
 	f.BoolVar(&wf.follow, "follow", false, "stream the logs of submitted jobs between cycles")
 	f.BoolVar(&wf.poll, "poll", false, "re-plan every 2s instead of using file notifications (network file systems)")
-	f.IntVar(&wf.parallelism, "parallelism", runtime.NumCPU(), "how many wheels to build at once")
+	f.IntVar(&wf.parallelism, "parallelism", wheelbuild.DefaultParallelism(), "how many wheels to build at once")
 	return cmd
 }
 

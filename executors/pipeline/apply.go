@@ -27,7 +27,7 @@ type Options struct {
 	StatePath string
 	WorkDir   string
 	Cache     *wheelcache.Cache
-	// Parallelism bounds concurrent builds; 0 means the number of cores.
+	// Parallelism bounds concurrent builds; 0 means wheelbuild.DefaultParallelism.
 	Parallelism int
 	Connector   *Connector
 	// Events receives progress; it may be called from several goroutines

@@ -38,13 +38,21 @@ type Outcome struct {
 	Elapsed time.Duration
 }
 
+// DefaultParallelism is how many wheels are built at once unless told
+// otherwise: twice the cores. A build spends much of its time waiting
+// (Python start-up, imports, writing the archive), so builds beyond the
+// core count overlap: bench/buildpar.sh measured 3 plugins built all at
+// once 1.19x faster than 2 at a time on 2 cores (5 quiet rounds), and 2
+// at a time 1.29x faster than 1.
+func DefaultParallelism() int { return 2 * runtime.NumCPU() }
+
 // BuildAll runs the requests with at most parallelism builds at a time
-// (<= 0 means the number of CPUs). A failure does not stop the other
+// (<= 0 means DefaultParallelism). A failure does not stop the other
 // builds; cancelling ctx does. progress (may be nil) is called from one
 // goroutine at a time. Outcomes are in the order of reqs.
 func BuildAll(ctx context.Context, reqs []Request, parallelism int, progress func(Event)) []Outcome {
 	if parallelism <= 0 {
-		parallelism = runtime.NumCPU()
+		parallelism = DefaultParallelism()
 	}
 	out := make([]Outcome, len(reqs))
 	var mu sync.Mutex
