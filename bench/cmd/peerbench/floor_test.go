@@ -122,18 +122,23 @@ func (f *fakeJobs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// The floor job is A's job resubmitted unchanged, timed to its entrypoint
-// and then stopped: run on, it would store measurements that the next
-// compared job reuses (its results check then fails).
-func TestFloorStopsTheJobOnceItsEntrypointRuns(t *testing.T) {
-	f := &fakeJobs{watch: &entryWatch{seen: map[string]time.Time{}}, status: map[string]string{}}
+// floorBench is a bench whose Jobs API is a fakeJobs.
+func floorBench(t *testing.T, failEnv bool) (*bench, *fakeJobs) {
+	f := &fakeJobs{watch: &entryWatch{seen: map[string]time.Time{}}, status: map[string]string{}, failEnv: failEnv}
 	srv := httptest.NewServer(f)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	rc, err := rayjobs.New(rayjobs.Config{Address: srv.URL, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bench{ray: rc, watch: f.watch, jobTimeout: time.Minute}
+	return &bench{ray: rc, watch: f.watch, jobTimeout: time.Minute}, f
+}
+
+// The floor job is A's job resubmitted unchanged, timed to its entrypoint
+// and then stopped: run on, it would store measurements that the next
+// compared job reuses (its results check then fails).
+func TestFloorStopsTheJobOnceItsEntrypointRuns(t *testing.T) {
+	b, f := floorBench(t, false)
 	called := time.Now()
 	secs, err := b.floor("sid", 2)
 	took := time.Since(called).Seconds()
@@ -156,14 +161,7 @@ func TestFloorStopsTheJobOnceItsEntrypointRuns(t *testing.T) {
 // A floor job whose env set-up fails never starts its entrypoint: an
 // error that says so, not a wait for the job timeout.
 func TestFloorJobThatFailsBeforeItsEntrypoint(t *testing.T) {
-	f := &fakeJobs{watch: &entryWatch{seen: map[string]time.Time{}}, status: map[string]string{}, failEnv: true}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	rc, err := rayjobs.New(rayjobs.Config{Address: srv.URL, Retries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bench{ray: rc, watch: f.watch, jobTimeout: time.Minute}
+	b, _ := floorBench(t, true)
 	if _, err := b.floor("sid", 1); err == nil || !strings.Contains(err.Error(), "FAILED before its entrypoint ran") {
 		t.Fatalf("err = %v, want the job's failure before its entrypoint", err)
 	}
