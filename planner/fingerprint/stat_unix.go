@@ -22,7 +22,7 @@ func fromUnix(st *unix.Stat_t) statInfo {
 func (d *dirHandle) lstat(name string) (statInfo, fileKind, error) {
 	var st unix.Stat_t
 	for {
-		err := unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		err := fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == unix.EINTR {
 			continue
 		}
