@@ -205,6 +205,9 @@ func (r runResult) line() string {
 	s += fmt.Sprintf(", %d B up, %d wheel(s), %d new env(s)", r.UploadedBytes, r.Wheels, r.envCount())
 	if r.Check != "" {
 		s += ", results " + r.Check
+		if r.CheckNote != "" {
+			s += " (" + r.CheckNote + ")"
+		}
 	}
 	return s
 }

@@ -60,6 +60,9 @@ type runResult struct {
 	NewEnvs map[string][]string `json:"new_envs,omitempty"`
 	// "ok", or why the check failed; "" when there was nothing to check.
 	Check string `json:"check,omitempty"`
+	// CheckNote is what a passing check printed (results it could not
+	// read, say).
+	CheckNote string `json:"check_note,omitempty"`
 }
 
 func (r runResult) envCount() int {
@@ -183,6 +186,7 @@ func (b *bench) run(s *side, round int, warmup bool, offset int64) (runResult, e
 			res.Check += b.keepJobLog(s, round, res.Submission)
 		} else {
 			res.Check = "ok"
+			res.CheckNote = strings.TrimSpace(string(out))
 		}
 	}
 	return res, nil

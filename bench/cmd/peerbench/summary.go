@@ -33,6 +33,8 @@ type sideSummary struct {
 	Envs      []int   `json:"new_envs_per_run"`
 	ResultsOK int     `json:"results_ok"`
 	Checked   int     `json:"results_checked"`
+	// Noted: passing checks that reported results the metastore lost.
+	Noted int `json:"results_noted,omitempty"`
 	// The disk taken by the runtime envs the side's first EnvDiskRuns runs
 	// created (warm-up runs included), measured at the end.
 	EnvDiskRuns  int   `json:"env_disk_runs,omitempty"`
@@ -135,6 +137,9 @@ func (s *side) summary(diskRuns int) sideSummary {
 			if r.Check == "ok" {
 				sum.ResultsOK++
 			}
+			if r.CheckNote != "" {
+				sum.Noted++
+			}
 		}
 	}
 	sum.CommandS, sum.Submitted, sum.Entrypoint, sum.Succeeded = spreadOf(wall), spreadOf(sub), spreadOf(entry), spreadOf(done)
@@ -175,6 +180,9 @@ func (s sideSummary) text() string {
 	}
 	if s.Checked > 0 {
 		fmt.Fprintf(&b, " | edited code ran: %d/%d", s.ResultsOK, s.Checked)
+		if s.Noted > 0 {
+			fmt.Fprintf(&b, " (%d with a result missing from the metastore)", s.Noted)
+		}
 	}
 	if s.EnvDiskRuns > 0 {
 		fmt.Fprintf(&b, " | env disk after %d runs: %d envs, %.0f MB", s.EnvDiskRuns, s.EnvDiskCount, float64(s.EnvDiskBytes)/1e6)
