@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && (amd64 || arm64 || riscv64 || ppc64le || s390x)
 
 package fingerprint
 
@@ -13,7 +13,8 @@ import (
 // the scheduler's monitor thread finds no call to retake a P from. A
 // no-op plan makes one such call per file; on a warm dentry cache each
 // takes about a microsecond, far below the 20 µs after which the runtime
-// would hand the P to another thread.
+// would hand the P to another thread. Only on the 64-bit platforms whose
+// unix.Fstatat is this same system call (SYS_NEWFSTATAT) with this Stat_t.
 func fstatat(fd int, name string, st *unix.Stat_t, flags int) error {
 	p, err := unix.BytePtrFromString(name)
 	if err != nil {
