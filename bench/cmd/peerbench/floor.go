@@ -19,11 +19,11 @@ import (
 // A's time to entrypoint minus this is what A itself adds on top of Ray.
 //
 // The job is stopped as soon as its entrypoint runs and waited for, so the
-// next run starts on an idle cluster. It must not run on: ado reuses
-// measurements an earlier operation stored in the same sample store, so a
-// floor job that ran the operation would change what the next compared
-// job stores and fail its results check (seen on the lab: 11 of 12). ado
-// takes seconds to start, far longer than the stop takes to land.
+// next run starts on an idle cluster: its figure ends there, and run on it
+// would execute the operation once more on the sample store both sides
+// share, tens of seconds of load the compared runs do not have. (The "11
+// of 12 results" failure once blamed on it was the lab's metastore losing
+// a row: see results.go.)
 //
 // With -floor-stage, the job gets a working directory Ray has not seen,
 // as an edited YAML gives it: the command stages the job's directory

@@ -135,8 +135,8 @@ func floorBench(t *testing.T, failEnv bool) (*bench, *fakeJobs) {
 }
 
 // The floor job is A's job resubmitted unchanged, timed to its entrypoint
-// and then stopped: run on, it would store measurements that the next
-// compared job reuses (its results check then fails).
+// and then stopped: its figure ends there, and run on it would execute the
+// operation again on the shared sample store.
 func TestFloorStopsTheJobOnceItsEntrypointRuns(t *testing.T) {
 	b, f := floorBench(t, false)
 	called := time.Now()
