@@ -84,6 +84,7 @@ if [[ -z "${ADOPIPE_LAB_DIR:-}" && -z "${ADOPIPE_TEST_RAY_ADDRESS:-}" && "$PEER_
 	export PEER_LOCAL_WHY="the lab cannot start here: $why"
 fi
 [[ -n "${ADOPIPE_LAB_DIR:-}" ]] || need_ray "$0" "$@"
+scenarios="${PEER_SCENARIOS:-plugin yaml noop three sklearn}"
 
 [[ "${BENCH_SKIP_BUILD:-}" == 1 ]] || bench_build
 PB="$BENCH_DIR/bin/peerbench"
@@ -172,7 +173,7 @@ if [[ -n "${ADOPIPE_LAB_DIR:-}" ]]; then
 	# job's env vars (Ray's pip and uv plugins run with them; neither puts
 	# them in the env's key). Both sides install from it, so its speed
 	# favours neither.
-	if [[ " ${PEER_SCENARIOS:-sklearn} " == *" sklearn "* ]]; then
+	if [[ " $scenarios " == *" sklearn "* ]]; then
 		wheels="$BENCH_DIR/wheelhouse"
 		[[ -f "$wheels/.complete" ]] || {
 			"$PY" -m pip download -q --only-binary :all: -d "$wheels" scikit-learn==1.9.1 >&2
@@ -370,7 +371,6 @@ compare() {
 		"$@"
 }
 
-scenarios="${PEER_SCENARIOS:-plugin yaml noop three sklearn}"
 for scen in $scenarios; do
 	case "$scen" in
 	plugin)
